@@ -1,0 +1,83 @@
+/*
+ * Virtio freeze_mode: freezing a device for guest system suspend (S3)
+ * instead of resetting it.
+ *
+ * Copyright (c) 2026 The freeze-mode project authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_VIRTIO_FREEZE_H
+#define HW_VIRTIO_FREEZE_H
+
+/*
+ * Transport feature bit and register values.  They belong in
+ * standard-headers/linux/virtio_config.h and virtio_pci.h once the
+ * virtio specification and Linux define them; until then they live here.
+ */
+#define VIRTIO_F_FREEZE_MODE                    45
+
+#define VIRTIO_PCI_COMMON_FREEZE_MODE           64
+
+#define VIRTIO_PCI_FREEZE_MODE_UNFREEZE         0x0000
+#define VIRTIO_PCI_FREEZE_MODE_FREEZE_S3        0x0003
+#define VIRTIO_PCI_FREEZE_MODE_BUSY             0x8000
+#define VIRTIO_PCI_FREEZE_MODE_MASK             0x00ff
+
+/*
+ * Per-device freeze state, embedded in VirtIODevice.
+ *
+ * @mode is the mode the device is in, @target the mode it is moving to;
+ * they differ while a transition is in progress (BUSY).  The device
+ * stops fetching from its virtqueues as soon as either of them is not
+ * UNFREEZE.  Driver notifications and configuration changes that arrive
+ * in that time are latched in @kicked and @config_latched and served on
+ * unfreeze.
+ */
+#define VIRTIO_FREEZE_KICK_BYTES (1024 / 8)   /* VIRTIO_QUEUE_MAX bits */
+
+typedef struct VirtIOFreezeState {
+    uint16_t mode;
+    uint16_t target;
+    bool config_latched;
+    uint8_t kicked[VIRTIO_FREEZE_KICK_BYTES];
+    /* Not migrated */
+    QEMUBH *bh;
+} VirtIOFreezeState;
+
+/* Realize / unrealize / reset of the VirtIODevice */
+void virtio_freeze_init(VirtIODevice *vdev);
+void virtio_freeze_cleanup(VirtIODevice *vdev);
+void virtio_freeze_reset(VirtIODevice *vdev);
+
+/* The register, for transports: what the driver reads and writes. */
+uint16_t virtio_freeze_mode_read(VirtIODevice *vdev);
+void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val);
+
+/*
+ * true while the device does not process its virtqueues: frozen, or
+ * on the way into or out of a frozen mode.
+ */
+bool virtio_freeze_stopped(VirtIODevice *vdev);
+/* true once a frozen mode was acknowledged (and until unfreeze starts) */
+bool virtio_freeze_frozen(VirtIODevice *vdev);
+
+/*
+ * Called by the core when a driver notification or a configuration
+ * change arrives while the device is stopped: remember it for unfreeze.
+ */
+void virtio_freeze_latch_kick(VirtIODevice *vdev, int n);
+void virtio_freeze_latch_config(VirtIODevice *vdev);
+
+/*
+ * Re-check whether a pending transition can complete.  The core calls it
+ * whenever a request completes; device types call it when work they
+ * report through VirtioDeviceClass::freeze_pending finishes.  Safe to call
+ * from any thread.
+ */
+void virtio_freeze_poke(VirtIODevice *vdev);
+
+extern const VMStateDescription vmstate_virtio_freeze;
+bool virtio_freeze_vmstate_needed(void *opaque);
+
+#endif

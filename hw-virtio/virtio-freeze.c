@@ -1,0 +1,302 @@
+/*
+ * Virtio freeze_mode: freezing a device for guest system suspend (S3)
+ * instead of resetting it.
+ *
+ * The driver writes the mode it wants; the device stops fetching from
+ * its virtqueues at once, lets every request it already took complete,
+ * and only then acknowledges: until then the register reads the target
+ * mode with the BUSY flag.  A transition that the driver could see as
+ * BUSY ends with a configuration change notification.  While frozen the
+ * device touches no virtqueue memory and raises no interrupt; driver
+ * notifications and configuration changes are latched and served on
+ * unfreeze.  This file is transport independent: a transport only maps
+ * the register (virtio-pci: offset 64 of the common configuration).
+ *
+ * Copyright (c) 2026 The freeze-mode project authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "migration/vmstate.h"
+#include "hw/virtio/virtio.h"
+#include "hw/virtio/virtio-freeze.h"
+#include "hw/virtio/vhost.h"
+#include "trace.h"
+
+static bool virtio_freeze_mode_valid(uint16_t val)
+{
+    return val == VIRTIO_PCI_FREEZE_MODE_UNFREEZE ||
+           val == VIRTIO_PCI_FREEZE_MODE_FREEZE_S3;
+}
+
+static bool virtio_freeze_busy(VirtIODevice *vdev)
+{
+    return vdev->freeze.mode != vdev->freeze.target;
+}
+
+bool virtio_freeze_stopped(VirtIODevice *vdev)
+{
+    return qatomic_read(&vdev->freeze.mode) != VIRTIO_PCI_FREEZE_MODE_UNFREEZE ||
+           qatomic_read(&vdev->freeze.target) != VIRTIO_PCI_FREEZE_MODE_UNFREEZE;
+}
+
+bool virtio_freeze_frozen(VirtIODevice *vdev)
+{
+    return vdev->freeze.mode != VIRTIO_PCI_FREEZE_MODE_UNFREEZE &&
+           !virtio_freeze_busy(vdev);
+}
+
+uint16_t virtio_freeze_mode_read(VirtIODevice *vdev)
+{
+    return vdev->freeze.target |
+           (virtio_freeze_busy(vdev) ? VIRTIO_PCI_FREEZE_MODE_BUSY : 0);
+}
+
+/* Requests the device took from its virtqueues and did not complete yet */
+static bool virtio_freeze_requests_pending(VirtIODevice *vdev)
+{
+    VirtioDeviceClass *vdc = VIRTIO_DEVICE_GET_CLASS(vdev);
+    int i;
+
+    for (i = 0; i < VIRTIO_QUEUE_MAX; i++) {
+        if (virtio_queue_get_num(vdev, i) == 0) {
+            break;
+        }
+        if (virtio_queue_inuse(vdev, i)) {
+            return true;
+        }
+    }
+    return vdc->freeze_pending && vdc->freeze_pending(vdev);
+}
+
+/*
+ * Unfreeze: serve what was latched while the device was stopped.  With
+ * ioeventfd the notification is handed to the queue's handler, which runs
+ * from the event loop.
+ */
+static void virtio_freeze_resume_queues(VirtIODevice *vdev)
+{
+    int i;
+
+    for (i = 0; i < VIRTIO_QUEUE_MAX; i++) {
+        bool kicked = vdev->freeze.kicked[i / 8] & BIT(i % 8);
+
+        if (virtio_queue_get_num(vdev, i) == 0) {
+            continue;
+        }
+        if (kicked || !virtio_queue_empty(virtio_get_queue(vdev, i))) {
+            virtio_queue_notify(vdev, i);
+        }
+    }
+    memset(vdev->freeze.kicked, 0, sizeof(vdev->freeze.kicked));
+}
+
+/*
+ * Complete the transition in progress if nothing holds it up.  @visible
+ * says whether the driver may have read BUSY, in which case it is told
+ * about the completion with a configuration change notification.
+ */
+static void virtio_freeze_try_complete(VirtIODevice *vdev, bool visible)
+{
+    VirtioDeviceClass *vdc = VIRTIO_DEVICE_GET_CLASS(vdev);
+    uint16_t mode = vdev->freeze.target;
+
+    if (!virtio_freeze_busy(vdev)) {
+        return;
+    }
+    if (virtio_freeze_requests_pending(vdev)) {
+        trace_virtio_freeze_wait(vdev, mode);
+        return;
+    }
+
+    qatomic_set(&vdev->freeze.mode, mode);
+    if (mode == VIRTIO_PCI_FREEZE_MODE_UNFREEZE) {
+        virtio_freeze_resume_queues(vdev);
+    }
+    if (vdc->freeze_end) {
+        vdc->freeze_end(vdev, mode);
+    }
+    trace_virtio_freeze_complete(vdev, mode, visible);
+
+    if (mode == VIRTIO_PCI_FREEZE_MODE_UNFREEZE && vdev->freeze.config_latched) {
+        /* The latched change is the notification the driver waits for */
+        vdev->freeze.config_latched = false;
+        virtio_notify_config_irq(vdev);
+    } else if (visible) {
+        virtio_notify_config_irq(vdev);
+    }
+}
+
+static void virtio_freeze_bh(void *opaque)
+{
+    VirtIODevice *vdev = opaque;
+
+    /* Finish on the destination of a migration once it runs. */
+    if (!vdev->vm_running) {
+        return;
+    }
+    virtio_freeze_try_complete(vdev, true);
+}
+
+void virtio_freeze_poke(VirtIODevice *vdev)
+{
+    if (vdev->freeze.bh &&
+        qatomic_read(&vdev->freeze.mode) != qatomic_read(&vdev->freeze.target)) {
+        qemu_bh_schedule(vdev->freeze.bh);
+    }
+}
+
+/* Can this device keep its state across a freeze at all? */
+static bool virtio_freeze_supported(VirtIODevice *vdev, uint16_t val)
+{
+    VirtioDeviceClass *vdc = VIRTIO_DEVICE_GET_CLASS(vdev);
+    struct vhost_dev *hdev = vdc->get_vhost ? vdc->get_vhost(vdev) : NULL;
+
+    /*
+     * A vhost back-end runs the rings itself: QEMU can neither hold its
+     * requests nor latch its notifications.
+     */
+    if (val != VIRTIO_PCI_FREEZE_MODE_UNFREEZE &&
+        (vdev->vhost_started || (hdev && hdev->vhost_ops))) {
+        return false;
+    }
+    return !vdc->freeze_begin || vdc->freeze_begin(vdev, val);
+}
+
+void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val)
+{
+    uint16_t old = vdev->freeze.mode;
+
+    if (!virtio_vdev_has_feature(vdev, VIRTIO_F_FREEZE_MODE) ||
+        !(vdev->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
+        trace_virtio_freeze_ignored(vdev, val, "feature not negotiated");
+        return;
+    }
+    if (virtio_freeze_busy(vdev)) {
+        trace_virtio_freeze_ignored(vdev, val, "transition in progress");
+        return;
+    }
+    if (!virtio_freeze_mode_valid(val)) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "%s: reserved freeze_mode value 0x%x ignored\n",
+                      vdev->name, val);
+        trace_virtio_freeze_ignored(vdev, val, "reserved value");
+        return;
+    }
+    if (val == old) {
+        return;
+    }
+    if (val != VIRTIO_PCI_FREEZE_MODE_UNFREEZE &&
+        (vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+        trace_virtio_freeze_ignored(vdev, val, "device needs reset");
+        return;
+    }
+    if (!virtio_freeze_supported(vdev, val)) {
+        trace_virtio_freeze_refused(vdev, val, old);
+        if (val == VIRTIO_PCI_FREEZE_MODE_UNFREEZE) {
+            virtio_error(vdev, "cannot resume from freeze_mode 0x%x", old);
+        }
+        return;
+    }
+
+    trace_virtio_freeze_request(vdev, old, val);
+    /*
+     * From here on virtqueue_pop() finds nothing and driver notifications
+     * are latched: the requests in flight are the ones to wait for.
+     */
+    qatomic_set(&vdev->freeze.target, val);
+    virtio_freeze_try_complete(vdev, false);
+}
+
+void virtio_freeze_latch_kick(VirtIODevice *vdev, int n)
+{
+    trace_virtio_freeze_latch_kick(vdev, n);
+    qatomic_or(&vdev->freeze.kicked[n / 8], BIT(n % 8));
+}
+
+void virtio_freeze_latch_config(VirtIODevice *vdev)
+{
+    trace_virtio_freeze_latch_config(vdev);
+    vdev->freeze.config_latched = true;
+}
+
+void virtio_freeze_reset(VirtIODevice *vdev)
+{
+    if (vdev->freeze.mode != VIRTIO_PCI_FREEZE_MODE_UNFREEZE ||
+        virtio_freeze_busy(vdev)) {
+        trace_virtio_freeze_reset(vdev, vdev->freeze.mode, vdev->freeze.target);
+    }
+    if (vdev->freeze.bh) {
+        qemu_bh_cancel(vdev->freeze.bh);
+    }
+    qatomic_set(&vdev->freeze.mode, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
+    qatomic_set(&vdev->freeze.target, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
+    vdev->freeze.config_latched = false;
+    memset(vdev->freeze.kicked, 0, sizeof(vdev->freeze.kicked));
+}
+
+void virtio_freeze_init(VirtIODevice *vdev)
+{
+    vdev->freeze.bh = qemu_bh_new_guarded(virtio_freeze_bh, vdev,
+                                          &DEVICE(vdev)->mem_reentrancy_guard);
+    virtio_freeze_reset(vdev);
+}
+
+void virtio_freeze_cleanup(VirtIODevice *vdev)
+{
+    if (vdev->freeze.bh) {
+        qemu_bh_delete(vdev->freeze.bh);
+        vdev->freeze.bh = NULL;
+    }
+}
+
+/* Migration: sent only when there is freeze state to send. */
+bool virtio_freeze_vmstate_needed(void *opaque)
+{
+    VirtIODevice *vdev = opaque;
+    int i;
+
+    if (virtio_freeze_stopped(vdev) || vdev->freeze.config_latched) {
+        return true;
+    }
+    for (i = 0; i < VIRTIO_FREEZE_KICK_BYTES; i++) {
+        if (vdev->freeze.kicked[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int virtio_freeze_post_load(void *opaque, int version_id)
+{
+    VirtIODevice *vdev = opaque;
+
+    if (!virtio_freeze_mode_valid(vdev->freeze.mode) ||
+        !virtio_freeze_mode_valid(vdev->freeze.target)) {
+        error_report("virtio: invalid freeze_mode 0x%x/0x%x in migration stream",
+                     vdev->freeze.mode, vdev->freeze.target);
+        return -EINVAL;
+    }
+    /* A transition in progress completes on the destination. */
+    virtio_freeze_poke(vdev);
+    return 0;
+}
+
+const VMStateDescription vmstate_virtio_freeze = {
+    .name = "virtio/freeze_mode",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = virtio_freeze_vmstate_needed,
+    .post_load = virtio_freeze_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT16(freeze.mode, VirtIODevice),
+        VMSTATE_UINT16(freeze.target, VirtIODevice),
+        VMSTATE_BOOL(freeze.config_latched, VirtIODevice),
+        VMSTATE_UINT8_ARRAY(freeze.kicked, VirtIODevice,
+                            VIRTIO_FREEZE_KICK_BYTES),
+        VMSTATE_END_OF_LIST()
+    }
+};

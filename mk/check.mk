@@ -1,0 +1,26 @@
+# Tests and the exported series (included from the top Makefile).
+
+# The series' own qtests, and the upstream qos-test graph as regression
+# suite, both through meson's test runner.
+QTESTS_OWN := qtest-x86_64/virtio-freeze-test
+QTESTS_UPSTREAM := qtest-x86_64/qos-test
+
+check: checkpatch check-qtest
+
+check-qtest: qemu
+	@$(TOP)/scripts/run-qtests.sh $(QEMU_BUILD) $(QTESTS_OWN) $(QTESTS_UPSTREAM)
+
+check-own: qemu
+	@$(TOP)/scripts/run-qtests.sh $(QEMU_BUILD) $(QTESTS_OWN)
+
+checkpatch: $(BUILD)/assembled.stamp
+	@$(TOP)/scripts/checkpatch.sh $(QEMU_TREE)
+
+series: $(BUILD)/assembled.stamp
+	@$(TOP)/scripts/make-series.sh $(QEMU_TREE) $(SERIES_OUT)
+
+# Export commits made by hand in the assembled tree back into patches/,
+# hw-virtio/ and tests-qtest/.
+.PHONY: export check-own
+export:
+	@$(TOP)/scripts/export-series.sh $(QEMU_TREE)

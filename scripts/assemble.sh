@@ -1,0 +1,93 @@
+#!/bin/bash
+# Assemble the series onto the pinned QEMU tree.
+#
+#   assemble.sh TARBALL|SRCDIR TREE
+#
+# TREE becomes a git repository with
+#   tag qemu-10.0.2   the pristine release, as extracted
+#   tag prep          + the build preparation (scripts/prepare-qemu.sh):
+#                       not part of the series
+#   branch series     + one commit per entry of patches/series, with the
+#                       new files from hw-virtio/ and tests-qtest/ that the
+#                       entry names added in the same commit
+# The commits are built in a scratch worktree and TREE is then moved to
+# them with a plain checkout, which rewrites only the files whose content
+# changed: an edit to one patch or one new file rebuilds incrementally.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/qemu-version.sh"
+. "$here/series-lib.sh"
+
+src=$(realpath "$1")
+tree=$(realpath -m "$2")
+wt=$tree-scratch
+base_tag=qemu-$QEMU_VERSION
+
+export GIT_AUTHOR_NAME="QEMU release" GIT_AUTHOR_EMAIL="qemu-devel@nongnu.org"
+export GIT_COMMITTER_NAME="freeze-mode assembly" GIT_COMMITTER_EMAIL="assembly@localhost"
+export GIT_AUTHOR_DATE="2025-07-01T00:00:00Z" GIT_COMMITTER_DATE="2025-07-01T00:00:00Z"
+g() { git -C "$tree" -c core.autocrlf=false -c advice.detachedHead=false "$@"; }
+
+if ! g rev-parse -q --verify "refs/tags/prep" >/dev/null 2>&1; then
+    echo "assemble: creating $tree from $src"
+    rm -rf "$tree" "$wt"
+    mkdir -p "$tree"
+    if [ -d "$src" ]; then
+        cp -a "$src/." "$tree/"
+        rm -rf "$tree/.git"
+    else
+        tar -xf "$src" -C "$tree" --strip-components=1
+    fi
+    g init -q -b series
+    g add -A -f
+    g commit -q -m "QEMU $QEMU_VERSION" --no-verify
+    g tag "$base_tag"
+    prep_log=$("$here/prepare-qemu.sh" "$tree")
+    g add -A -f
+    g commit -q --allow-empty --no-verify -F - <<MSG
+build preparation for this tree (not part of the series)
+
+$prep_log
+MSG
+    g tag prep
+fi
+
+# Build the series in the scratch worktree.
+gw() { git -C "$wt" -c core.autocrlf=false -c advice.detachedHead=false "$@"; }
+[ -d "$wt" ] || { g worktree prune; g worktree add -q --detach "$wt" prep; }
+gw am --abort >/dev/null 2>&1 || true
+gw checkout -q -f --detach prep
+gw clean -q -fdx
+n=0
+while read -r patch newfiles; do
+    n=$((n + 1))
+    unset GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_AUTHOR_DATE
+    if ! gw am -q --keep-cr --empty=keep --committer-date-is-author-date "$top/patches/$patch"; then
+        echo "assemble: patches/$patch does not apply" >&2
+        gw am --abort || true
+        exit 1
+    fi
+    if [ -n "$newfiles" ]; then
+        for f in $newfiles; do
+            d=$(repo_to_qemu_path "$f")
+            mkdir -p "$wt/$(dirname "$d")"
+            cp "$top/$f" "$wt/$d"
+            gw add -f "$d"
+        done
+        GIT_COMMITTER_DATE=$(gw log -1 --format=%aI) gw commit -q --amend --no-edit --no-verify
+    fi
+done < <(series_entries "$top/patches/series")
+
+new=$(gw rev-parse HEAD)
+cur=$(g rev-parse -q --verify HEAD 2>/dev/null || true)
+if [ "$new" != "$cur" ]; then
+    # Refuse to throw away work done by hand in the assembled tree.
+    if [ -n "$(g status --porcelain --untracked-files=no)" ]; then
+        echo "assemble: $tree has uncommitted changes; export or discard them first" >&2
+        echo "assemble: (scripts/export-series.sh exports committed work)" >&2
+        exit 1
+    fi
+    g checkout -q -B series "$new"
+    echo "assemble: $tree at $(g describe --tags --always) ($n patches)"
+fi

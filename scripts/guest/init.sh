@@ -1,0 +1,143 @@
+#!/bin/sh
+# /init of the freeze_mode demo initramfs (see docs/guest.md).
+#
+# Kernel log goes to ttyS0 (console=ttyS0).  The command protocol runs on
+# ttyS1 (the second ISA serial port, present on pc and q35), so kernel
+# messages never interleave with answers:
+#   host -> guest:  "<id> <command> [args...]\n"
+#   guest -> host:  any number of output lines, then "END <id> <rc>\n"
+# At start the guest prints "READY variant=<v> kernel=<release>".
+# Commands:
+#   draw N        draw the demo picture for step N onto /dev/fb0 (fbdraw)
+#   suspend [raw] set mem_sleep to deep and do "echo mem > /sys/power/state"
+#                 (S3); answers after resume with the time the write took;
+#                 restores the q35 LPC PMBASE unless "raw" (see lpc_save)
+#   dmesg [-c] [ERE]  kernel log lines matching ERE (default: PM/virtio
+#                 lines); -c clears the log after reading it
+#   irq           /proc/interrupts lines of the virtio-gpu device, then
+#                 "IRQTOTAL <sum>"
+#   info          virtio-gpu virtio device: status, features, driver
+#   sh CMD...     run CMD with busybox sh (debugging)
+#   ping          answers "pong"
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+
+variant=$(cat /etc/variant 2>/dev/null)
+echo "init: freeze_mode demo initramfs, variant=$variant" >/dev/kmsg
+
+# Detect a stuck virtio-gpu worker quickly (the stock path's symptom).
+echo 10 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+
+while read -r mod; do
+    [ -n "$mod" ] || continue
+    insmod "/lib/modules/$mod" || echo "init: insmod $mod failed" >/dev/kmsg
+done </etc/modules.load
+
+# freeze_mode transitions are dev_dbg: show them (insmod does not apply
+# virtio_pci.dyndbg from the kernel command line, modprobe would).
+echo 'module virtio_pci +p' >/sys/kernel/debug/dynamic_debug/control 2>/dev/null
+
+# virtio-gpu probes asynchronously with respect to us; wait for fb0.
+i=0
+while [ ! -e /dev/fb0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+
+# Keep fbcon off the virtio-gpu framebuffer: the VT switch around suspend
+# and the blinking cursor would repaint our picture.
+for v in /sys/class/vtconsole/vtcon*; do
+    if grep -qi "frame buffer" "$v/name" 2>/dev/null; then
+        echo 0 >"$v/bind"
+    fi
+done
+
+[ -w /sys/power/mem_sleep ] && echo deep >/sys/power/mem_sleep 2>/dev/null
+# "PM: resume of devices complete after X msecs" needs pm_debug_messages.
+echo 1 >/sys/power/pm_debug_messages 2>/dev/null
+
+gpu_dev() {
+    # (no globbing: the command loop runs with set -f)
+    ls /sys/bus/virtio/drivers/virtio_gpu 2>/dev/null | grep -m1 '^virtio[0-9]'
+}
+
+# QEMU q35 workaround (platform, not virtio): the S3 wakeup reset clears the
+# ICH9 LPC's PMBASE/ACPI_CNTL (config 0x40-0x4f) and SeaBIOS does not
+# program them again on S3 resume, so the ACPI PM registers vanish and the
+# *next* S3 silently does not happen.  Save them before and restore them
+# after each suspend ("suspend raw" skips the restore).
+LPC=/sys/bus/pci/devices/0000:00:1f.0
+lpc_save() {
+    rm -f /tmp/lpc.cfg
+    [ "$(cat $LPC/vendor 2>/dev/null):$(cat $LPC/device 2>/dev/null)" = 0x8086:0x2918 ] || return 0
+    dd if=$LPC/config of=/tmp/lpc.cfg bs=16 skip=4 count=1 2>/dev/null
+}
+lpc_restore() {
+    [ -s /tmp/lpc.cfg ] || return 0
+    if ! dd if=$LPC/config bs=16 skip=4 count=1 2>/dev/null | cmp -s - /tmp/lpc.cfg; then
+        dd if=/tmp/lpc.cfg of=$LPC/config bs=16 seek=4 count=1 conv=notrunc 2>/dev/null
+        echo "lpc: restored ICH9 PMBASE/ACPI_CNTL after S3 wakeup"
+    fi
+}
+
+run() {
+    case "$1" in
+    ping) echo pong ;;
+    draw) /bin/fbdraw "${2:-0}" ;;
+    suspend)
+        [ -w /sys/power/mem_sleep ] && echo deep >/sys/power/mem_sleep
+        echo "mem_sleep: $(cat /sys/power/mem_sleep 2>/dev/null)"
+        t0=$(cut -d' ' -f1 /proc/uptime)
+        lpc_save
+        echo "SUSPENDING"
+        echo mem >/sys/power/state
+        rc=$?
+        t1=$(cut -d' ' -f1 /proc/uptime)
+        [ "$2" = raw ] || lpc_restore
+        echo "RESUMED rc=$rc uptime_before=$t0 uptime_after=$t1"
+        return $rc
+        ;;
+    dmesg)
+        shift
+        clear=""
+        [ "$1" = "-c" ] && { clear=-c; shift; }
+        pat=${*:-"PM:|virtio|freeze|hung|blocked|resume|suspend|ACPI: (PM|Low-level)"}
+        dmesg $clear | grep -E "$pat"
+        return 0
+        ;;
+    irq)
+        g=$(gpu_dev)
+        [ -n "$g" ] || { echo "no virtio-gpu device"; return 1; }
+        grep -E "$g(-| |\$)" /proc/interrupts
+        grep -E "$g(-| |\$)" /proc/interrupts | awk -v n="$(grep -c ^processor /proc/cpuinfo)" \
+            '{ for (i = 2; i <= n + 1; i++) s += $i } END { print "IRQTOTAL " s + 0 }'
+        ;;
+    info)
+        g=$(gpu_dev)
+        [ -n "$g" ] || { echo "no virtio-gpu device"; return 1; }
+        echo "device=$g"
+        echo "status=$(cat /sys/bus/virtio/devices/$g/status)"
+        echo "features=$(cat /sys/bus/virtio/devices/$g/features)"
+        f=$(cat /sys/bus/virtio/devices/$g/features)
+        echo "freeze_mode_negotiated=$(echo "$f" | cut -c46)"
+        echo "pci=$(basename "$(readlink -f /sys/bus/virtio/devices/$g/..)")"
+        echo "mem_sleep=$(cat /sys/power/mem_sleep)"
+        ;;
+    sh) shift; sh -c "$*" ;;
+    *) echo "unknown command: $1"; return 2 ;;
+    esac
+}
+
+stty -F /dev/ttyS1 115200 raw -echo 2>/dev/null
+exec </dev/ttyS1 >/dev/ttyS1 2>&1
+echo "READY variant=$variant kernel=$(uname -r)"
+set -f
+while read -r id cmd; do
+    [ -n "$id" ] || continue
+    # shellcheck disable=SC2086
+    run $cmd
+    echo "END $id $?"
+done
+echo "init: command channel closed" >/dev/kmsg
+while :; do sleep 3600; done

@@ -1,0 +1,34 @@
+#!/bin/bash
+# Run qtests through meson's test runner and print one summary line
+# counting the test cases (TAP lines) of all of them:
+#   qtest: N passed, N failed, N skipped
+#
+#   run-qtests.sh BUILD_DIR TEST...
+set -uo pipefail
+build=$1
+shift
+
+cd "$build" || exit 1
+pyvenv/bin/meson test --no-rebuild --print-errorlogs --num-processes 1 \
+    --logbase freeze-qtests "$@"
+rc=$?
+
+/usr/bin/python3 - "$build/meson-logs/freeze-qtests.json" <<'PY'
+import json, re, sys
+passed = failed = skipped = 0
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    for l in t.get("stdout", "").splitlines():
+        m = re.match(r"(not ok|ok)\b(.*)", l)
+        if not m:
+            continue
+        if re.search(r"#\s*SKIP", m.group(2), re.I):
+            skipped += 1
+        elif m.group(1) == "ok":
+            passed += 1
+        else:
+            failed += 1
+    print("%-40s %s" % (t["name"], t["result"]))
+print("qtest: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
+PY
+exit $rc

@@ -1,0 +1,957 @@
+/*
+ * QTest cases for virtio freeze_mode (VIRTIO_F_FREEZE_MODE)
+ *
+ * The register protocol is tested through the libqos graph, for every
+ * virtio-pci device node that this file registers it on; the cases that
+ * need a real request in flight, S3, resets of the machine or two QEMU
+ * processes use virtio-blk on the pc and q35 machines.
+ *
+ * Copyright (c) 2026 The freeze-mode project authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest.h"
+#include "qemu/bswap.h"
+#include "qemu/module.h"
+#include "qobject/qdict.h"
+#include "standard-headers/linux/virtio_blk.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_pci.h"
+#include "standard-headers/linux/pci_regs.h"
+#include "libqos/qgraph.h"
+#include "libqos/pci-pc.h"
+#include "libqos/malloc-pc.h"
+#include "libqos/virtio.h"
+#include "libqos/virtio-pci.h"
+#include "libqos/virtio-pci-modern.h"
+
+#define VIRTIO_F_FREEZE_MODE                    45
+#define VIRTIO_PCI_COMMON_FREEZE_MODE           64
+#define FREEZE_UNFREEZE                         0x0000
+#define FREEZE_S3                               0x0003
+#define FREEZE_BUSY                             0x8000
+
+#define FZ_TIMEOUT_US                           (30 * 1000 * 1000)
+#define FZ_BLK_SLOT                             4
+#define FZ_BLK2_SLOT                            5
+#define FZ_PMBASE                               0x600
+#define FZ_ISR_QUEUE                            1
+#define FZ_ISR_CONFIG                           2
+
+/* ---- register access ------------------------------------------------ */
+
+static uint8_t fz_find_vendor_cap(QPCIDevice *pdev, uint8_t cfg_type)
+{
+    uint8_t cap = 0;
+
+    while ((cap = qpci_find_capability(pdev, PCI_CAP_ID_VNDR, cap))) {
+        if (qpci_config_readb(pdev, cap + offsetof(struct virtio_pci_cap,
+                                                   cfg_type)) == cfg_type) {
+            return cap;
+        }
+    }
+    return 0;
+}
+
+/* The graph's virtio device, which libqos drives through virtio 1.0 */
+static QVirtioPCIDevice *fz_pci(QVirtioDevice *vdev)
+{
+    QVirtioPCIDevice *d = container_of(vdev, QVirtioPCIDevice, vdev);
+
+    g_assert_cmpint(fz_find_vendor_cap(d->pdev, VIRTIO_PCI_CAP_COMMON_CFG),
+                    !=, 0);
+    return d;
+}
+
+static uint16_t fz_read(QVirtioPCIDevice *d)
+{
+    return qpci_io_readw(d->pdev, d->bar,
+                         d->common_cfg_offset + VIRTIO_PCI_COMMON_FREEZE_MODE);
+}
+
+static void fz_write(QVirtioPCIDevice *d, uint16_t val)
+{
+    qpci_io_writew(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_FREEZE_MODE, val);
+}
+
+static uint8_t fz_status(QVirtioPCIDevice *d)
+{
+    return qpci_io_readb(d->pdev, d->bar,
+                         d->common_cfg_offset + VIRTIO_PCI_COMMON_STATUS);
+}
+
+/* Reading the ISR clears it, as for a driver */
+static uint8_t fz_isr(QVirtioPCIDevice *d)
+{
+    return qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
+}
+
+static uint32_t fz_device_features_hi(QVirtioPCIDevice *d)
+{
+    qpci_io_writel(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_DFSELECT, 1);
+    return qpci_io_readl(d->pdev, d->bar,
+                         d->common_cfg_offset + VIRTIO_PCI_COMMON_DF);
+}
+
+static uint32_t fz_driver_features_hi(QVirtioPCIDevice *d)
+{
+    qpci_io_writel(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_GFSELECT, 1);
+    return qpci_io_readl(d->pdev, d->bar,
+                         d->common_cfg_offset + VIRTIO_PCI_COMMON_GF);
+}
+
+/*
+ * Reset and initialise the device up to FEATURES_OK, negotiating
+ * VERSION_1 and, if @freeze and offered, FREEZE_MODE.
+ */
+static void fz_negotiate(QVirtioPCIDevice *d, bool freeze)
+{
+    QVirtioDevice *vdev = &d->vdev;
+    uint64_t features;
+
+    qvirtio_start_device(vdev);
+    features = qvirtio_get_features(vdev) & (1ull << VIRTIO_F_VERSION_1);
+    if (freeze) {
+        g_assert(qvirtio_get_features(vdev) & (1ull << VIRTIO_F_FREEZE_MODE));
+        features |= 1ull << VIRTIO_F_FREEZE_MODE;
+    }
+    qvirtio_set_features(vdev, features);
+}
+
+/* Write @val and expect @expect, without a transition in between. */
+static void fz_expect_write(QVirtioPCIDevice *d, uint16_t val, uint16_t expect)
+{
+    fz_write(d, val);
+    g_assert_cmphex(fz_read(d), ==, expect);
+}
+
+/* Poll for the end of a transition; returns the number of reads. */
+static int fz_wait_not_busy(QVirtioPCIDevice *d)
+{
+    gint64 start = g_get_monotonic_time();
+    int polls = 1;
+
+    while (fz_read(d) & FREEZE_BUSY) {
+        g_assert(g_get_monotonic_time() - start <= FZ_TIMEOUT_US);
+        polls++;
+        g_usleep(100);
+    }
+    return polls;
+}
+
+/* ---- register protocol, on every device node ------------------------ */
+
+static void test_layout(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioPCIDevice *d = fz_pci(*(QVirtioDevice **)obj);
+    uint8_t cap = fz_find_vendor_cap(d->pdev, VIRTIO_PCI_CAP_COMMON_CFG);
+    uint32_t len;
+
+    g_assert_cmpint(cap, !=, 0);
+    len = qpci_config_readl(d->pdev, cap + offsetof(struct virtio_pci_cap,
+                                                    length));
+    /* The capability covers freeze_mode, after admin_queue_num at 62 */
+    g_assert_cmpuint(len, >=, VIRTIO_PCI_COMMON_FREEZE_MODE + 2);
+    g_assert_cmpint(VIRTIO_PCI_COMMON_ADM_Q_NUM + 2, ==,
+                    VIRTIO_PCI_COMMON_FREEZE_MODE);
+
+    fz_negotiate(d, true);
+    g_assert_cmphex(fz_read(d), ==, FREEZE_UNFREEZE);
+
+    /* Nothing before offset 64 moves or changes with it */
+    qpci_io_writew(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_Q_SELECT, 0);
+    fz_expect_write(d, FREEZE_S3, FREEZE_S3);
+    g_assert_cmpint(qpci_io_readw(d->pdev, d->bar, d->common_cfg_offset +
+                                  VIRTIO_PCI_COMMON_Q_SELECT), ==, 0);
+    g_assert_cmpint(qpci_io_readw(d->pdev, d->bar, d->common_cfg_offset +
+                                  VIRTIO_PCI_COMMON_ADM_Q_NUM), ==, 0);
+    fz_expect_write(d, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    qvirtio_reset(&d->vdev);
+}
+
+static void test_feature_offered(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioPCIDevice *d = fz_pci(*(QVirtioDevice **)obj);
+
+    g_assert_cmphex(fz_device_features_hi(d) & (1u << (VIRTIO_F_FREEZE_MODE - 32)),
+                    !=, 0);
+}
+
+/* freeze_mode=off (the default): not offered, and the register is inert */
+static void test_feature_off(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioPCIDevice *d = fz_pci(*(QVirtioDevice **)obj);
+
+    g_assert_cmphex(fz_device_features_hi(d) & (1u << (VIRTIO_F_FREEZE_MODE - 32)),
+                    ==, 0);
+
+    /* Even a driver that sets the bit does not get the feature */
+    qvirtio_start_device(&d->vdev);
+    qvirtio_set_features(&d->vdev, (1ull << VIRTIO_F_VERSION_1) |
+                                   (1ull << VIRTIO_F_FREEZE_MODE));
+    fz_expect_write(d, FREEZE_S3, FREEZE_UNFREEZE);
+    qvirtio_set_driver_ok(&d->vdev);
+    fz_expect_write(d, FREEZE_S3, FREEZE_UNFREEZE);
+    qvirtio_reset(&d->vdev);
+}
+
+static void test_not_negotiated(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioPCIDevice *d = fz_pci(*(QVirtioDevice **)obj);
+    QVirtioDevice *vdev = &d->vdev;
+
+    /* Before FEATURES_OK, even with the bit written */
+    qvirtio_start_device(vdev);
+    fz_expect_write(d, FREEZE_S3, FREEZE_UNFREEZE);
+    qpci_io_writel(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_GFSELECT, 1);
+    qpci_io_writel(d->pdev, d->bar, d->common_cfg_offset + VIRTIO_PCI_COMMON_GF,
+                   (1u << (VIRTIO_F_VERSION_1 - 32)) |
+                   (1u << (VIRTIO_F_FREEZE_MODE - 32)));
+    fz_expect_write(d, FREEZE_S3, FREEZE_UNFREEZE);
+
+    /* FEATURES_OK without the bit */
+    fz_negotiate(d, false);
+    fz_expect_write(d, FREEZE_S3, FREEZE_UNFREEZE);
+    qvirtio_set_driver_ok(vdev);
+    fz_expect_write(d, FREEZE_S3, FREEZE_UNFREEZE);
+    qvirtio_reset(vdev);
+}
+
+static void test_reserved(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioPCIDevice *d = fz_pci(*(QVirtioDevice **)obj);
+    static const uint16_t reserved[] = {
+        0x0001, 0x0002, 0x0004, 0x00ff, 0x0100, 0x8000, 0x8003, 0xffff,
+    };
+    int i;
+
+    fz_negotiate(d, true);
+    qvirtio_set_driver_ok(&d->vdev);
+    for (i = 0; i < ARRAY_SIZE(reserved); i++) {
+        fz_expect_write(d, reserved[i], FREEZE_UNFREEZE);
+    }
+    fz_expect_write(d, FREEZE_S3, FREEZE_S3);
+    for (i = 0; i < ARRAY_SIZE(reserved); i++) {
+        fz_expect_write(d, reserved[i], FREEZE_S3);
+    }
+    fz_expect_write(d, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    qvirtio_reset(&d->vdev);
+}
+
+static void test_round_trip(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioPCIDevice *d = fz_pci(*(QVirtioDevice **)obj);
+    QVirtioDevice *vdev = &d->vdev;
+    QVirtQueue *vq;
+    uint8_t status;
+    uint16_t vector;
+    uint32_t gf;
+
+    fz_negotiate(d, true);
+    vq = qvirtqueue_setup(vdev, alloc, 0);
+    qvirtio_set_driver_ok(vdev);
+    status = fz_status(d);
+    gf = fz_driver_features_hi(d);
+
+    /* Idle: acknowledged at once, no BUSY, no notification needed */
+    fz_expect_write(d, FREEZE_S3, FREEZE_S3);
+    fz_expect_write(d, FREEZE_S3, FREEZE_S3);          /* no-op */
+
+    /* Frozen: configuration writes are ignored, reads work */
+    vector = qpci_io_readw(d->pdev, d->bar,
+                           d->common_cfg_offset + VIRTIO_PCI_COMMON_MSIX);
+    qpci_io_writew(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_MSIX, 0);
+    qpci_io_writel(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_GFSELECT, 1);
+    qpci_io_writel(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_GF, 0);
+    qpci_io_writew(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_Q_SELECT, 0);
+    qpci_io_writew(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_Q_SIZE, 2);
+    g_assert_cmphex(qpci_io_readw(d->pdev, d->bar, d->common_cfg_offset +
+                                  VIRTIO_PCI_COMMON_MSIX), ==, vector);
+    g_assert_cmphex(fz_driver_features_hi(d), ==, gf);
+    g_assert_cmpint(qpci_io_readw(d->pdev, d->bar, d->common_cfg_offset +
+                                  VIRTIO_PCI_COMMON_Q_SIZE), ==, vq->size);
+    g_assert_cmphex(fz_status(d), ==, status);
+    g_assert_cmphex(fz_read(d), ==, FREEZE_S3);
+
+    fz_expect_write(d, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    g_assert_cmphex(fz_status(d), ==, status);
+    g_assert_cmphex(fz_driver_features_hi(d), ==, gf);
+
+    /* And again: the cycle repeats */
+    fz_expect_write(d, FREEZE_S3, FREEZE_S3);
+    fz_expect_write(d, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+
+    qvirtqueue_cleanup(vdev->bus, vq, alloc);
+    qvirtio_reset(vdev);
+}
+
+static void test_driver_reset(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioPCIDevice *d = fz_pci(*(QVirtioDevice **)obj);
+
+    fz_negotiate(d, true);
+    qvirtio_set_driver_ok(&d->vdev);
+    fz_expect_write(d, FREEZE_S3, FREEZE_S3);
+    qvirtio_reset(&d->vdev);
+    g_assert_cmphex(fz_read(d), ==, FREEZE_UNFREEZE);
+    g_assert_cmphex(fz_status(d), ==, 0);
+    /* The next driver starts from scratch */
+    fz_negotiate(d, true);
+    g_assert_cmphex(fz_read(d), ==, FREEZE_UNFREEZE);
+    qvirtio_reset(&d->vdev);
+}
+
+/* Bus-master disable, as the guest's PCI core does on suspend */
+static void test_bus_master(void *obj, void *data, QGuestAllocator *alloc)
+{
+    QVirtioPCIDevice *d = fz_pci(*(QVirtioDevice **)obj);
+    uint16_t cmd = qpci_config_readw(d->pdev, PCI_COMMAND);
+    uint8_t status;
+
+    fz_negotiate(d, true);
+    qvirtio_set_driver_ok(&d->vdev);
+    status = fz_status(d);
+    g_assert(status & VIRTIO_CONFIG_S_DRIVER_OK);
+
+    fz_expect_write(d, FREEZE_S3, FREEZE_S3);
+    qpci_config_writew(d->pdev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
+    qpci_config_writew(d->pdev, PCI_COMMAND, cmd);
+    g_assert_cmphex(fz_status(d), ==, status);
+    fz_expect_write(d, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+
+    /* Unfrozen, the device behaves as it always did */
+    qpci_config_writew(d->pdev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
+    qpci_config_writew(d->pdev, PCI_COMMAND, cmd);
+    g_assert_cmphex(fz_status(d), ==, status & ~VIRTIO_CONFIG_S_DRIVER_OK);
+    qvirtio_reset(&d->vdev);
+}
+
+/* ---- virtio-blk machines for the cases that need a real request ----- */
+
+typedef struct FzMachine {
+    QTestState *qts;
+    QGuestAllocator alloc;
+    QPCIBus *bus;
+    const char *machine;
+} FzMachine;
+
+typedef struct FzBlk {
+    QTestState *qts;
+    QGuestAllocator *alloc;
+    QVirtioPCIDevice *dev;
+    QVirtQueue *vq;
+    uint32_t pci_cfg[16];
+} FzBlk;
+
+static void fz_machine_start(FzMachine *m, const char *machine,
+                             const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static void fz_machine_start(FzMachine *m, const char *machine,
+                             const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *args = NULL;
+
+    va_start(ap, fmt);
+    args = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+
+    m->machine = machine;
+    m->qts = qtest_initf("-M %s %s", machine, args);
+    pc_alloc_init(&m->alloc, m->qts, ALLOC_NO_FLAGS);
+    m->bus = qpci_new_pc(m->qts, &m->alloc);
+}
+
+static void fz_machine_stop(FzMachine *m)
+{
+    qpci_free_pc(m->bus);
+    alloc_destroy(&m->alloc);
+    qtest_quit(m->qts);
+}
+
+static void fz_blk_find(FzBlk *b, FzMachine *m, int slot)
+{
+    QPCIAddress addr = { .devfn = QPCI_DEVFN(slot, 0) };
+
+    b->qts = m->qts;
+    b->alloc = &m->alloc;
+    b->dev = virtio_pci_new(m->bus, &addr);
+    g_assert_nonnull(b->dev);
+    g_assert_cmpint(fz_find_vendor_cap(b->dev->pdev, VIRTIO_PCI_CAP_COMMON_CFG),
+                    !=, 0);
+    qvirtio_pci_device_enable(b->dev);
+}
+
+/* Driver initialisation: features, one request queue, DRIVER_OK */
+static void fz_blk_init(FzBlk *b, FzMachine *m, int slot, bool freeze)
+{
+    fz_blk_find(b, m, slot);
+    fz_negotiate(b->dev, freeze);
+    b->vq = qvirtqueue_setup(&b->dev->vdev, &m->alloc, 0);
+    qvirtio_set_driver_ok(&b->dev->vdev);
+}
+
+static void fz_blk_free(FzBlk *b)
+{
+    if (b->vq) {
+        qvirtqueue_cleanup(b->dev->vdev.bus, b->vq, b->alloc);
+    }
+    qvirtio_pci_device_disable(b->dev);
+    g_free(b->dev);
+}
+
+static uint16_t fz_used_idx(FzBlk *b)
+{
+    return qtest_readw(b->qts, b->vq->used + 2);
+}
+
+/* Queue a one-sector read and kick; returns the head descriptor. */
+static uint32_t fz_blk_read(FzBlk *b, uint64_t sector, uint64_t *req)
+{
+    QTestState *qts = b->qts;
+    struct virtio_blk_outhdr hdr = {
+        .type = cpu_to_le32(VIRTIO_BLK_T_IN),
+        .sector = cpu_to_le64(sector),
+    };
+    uint64_t addr = guest_alloc(b->alloc, sizeof(hdr) + 512 + 1);
+    uint32_t head;
+
+    qtest_memwrite(qts, addr, &hdr, sizeof(hdr));
+    qtest_writeb(qts, addr + sizeof(hdr) + 512, 0xff);
+    head = qvirtqueue_add(qts, b->vq, addr, sizeof(hdr), false, true);
+    qvirtqueue_add(qts, b->vq, addr + sizeof(hdr), 512, true, true);
+    qvirtqueue_add(qts, b->vq, addr + sizeof(hdr) + 512, 1, true, false);
+    qvirtqueue_kick(qts, &b->dev->vdev, b->vq, head);
+    *req = addr;
+    return head;
+}
+
+/* The request completed, with VIRTIO_BLK_S_OK */
+static void fz_blk_check_done(FzBlk *b, uint32_t head, uint64_t req)
+{
+    uint32_t got;
+
+    g_assert(qvirtqueue_get_buf(b->qts, b->vq, &got, NULL));
+    g_assert_cmpint(got, ==, head);
+    g_assert_cmpint(qtest_readb(b->qts,
+                                req + sizeof(struct virtio_blk_outhdr) + 512),
+                    ==, VIRTIO_BLK_S_OK);
+    guest_free(b->alloc, req);
+}
+
+static void fz_blk_wait_done(FzBlk *b, uint32_t head, uint64_t req)
+{
+    gint64 start = g_get_monotonic_time();
+    uint16_t last = b->vq->last_used_idx;
+
+    while (fz_used_idx(b) == last) {
+        g_assert(g_get_monotonic_time() - start <= FZ_TIMEOUT_US);
+        qtest_clock_step(b->qts, 100);
+        g_usleep(100);
+    }
+    fz_blk_check_done(b, head, req);
+}
+
+static char *fz_drive_file(void)
+{
+    g_autofree char *path = NULL;
+    int fd = g_file_open_tmp("qtest-freeze.XXXXXX", &path, NULL);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 1024 * 1024), ==, 0);
+    close(fd);
+    return g_steal_pointer(&path);
+}
+
+/* ---- asynchronous acknowledge with a request held in flight --------- */
+
+static void fz_hmp_qemu_io(QTestState *qts, const char *cmd)
+{
+    g_autofree char *out = qtest_hmp(qts, "qemu-io drv0 \"%s\"", cmd);
+
+    g_assert_cmpstr(out, ==, "");
+}
+
+/* What QMP reports, for the device with id=blk0 */
+static uint16_t fz_qmp_freeze_mode(QTestState *qts)
+{
+    QDict *rsp = qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'x-query-virtio-status', 'arguments':"
+        " {'path': '/machine/peripheral/blk0/virtio-backend'}}");
+    uint16_t mode = qdict_get_int(rsp, "freeze-mode");
+
+    qobject_unref(rsp);
+    return mode;
+}
+
+static void test_async_freeze(const void *data)
+{
+    const char *machine = data;
+    g_autofree char *file = fz_drive_file();
+    FzMachine m;
+    FzBlk b = { 0 };
+    uint64_t req;
+    uint32_t head;
+    int i;
+
+    fz_machine_start(&m, machine,
+                     "-drive if=none,id=drv0,format=raw,file.driver=blkdebug,"
+                     "file.image.filename=%s "
+                     "-device virtio-blk-pci,id=blk0,drive=drv0,addr=%d.0,"
+                     "freeze_mode=on", file, FZ_BLK_SLOT);
+    fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
+    g_assert_cmphex(fz_qmp_freeze_mode(m.qts), ==, FREEZE_UNFREEZE);
+
+    /* Hold the next read at the backend */
+    fz_hmp_qemu_io(m.qts, "break read_aio held");
+    head = fz_blk_read(&b, 0, &req);
+    fz_isr(b.dev);
+
+    fz_write(b.dev, FREEZE_S3);
+    for (i = 0; i < 20; i++) {
+        g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
+        qtest_clock_step(m.qts, 1000);
+    }
+    /* Writes while BUSY are ignored, UNFREEZE included */
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_S3 | FREEZE_BUSY);
+    g_assert_cmphex(fz_qmp_freeze_mode(m.qts), ==, FREEZE_S3 | FREEZE_BUSY);
+    g_assert_cmpint(fz_used_idx(&b), ==, b.vq->last_used_idx);
+    g_assert_cmphex(fz_isr(b.dev), ==, 0);
+
+    /* Completing the request completes the freeze, in that order */
+    fz_hmp_qemu_io(m.qts, "resume held");
+    fz_wait_not_busy(b.dev);
+    g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3);
+    /* Both the used buffer and the configuration change were notified */
+    g_assert_cmphex(fz_isr(b.dev), ==, FZ_ISR_QUEUE | FZ_ISR_CONFIG);
+    fz_blk_check_done(&b, head, req);
+    g_assert_cmphex(fz_qmp_freeze_mode(m.qts), ==, FREEZE_S3);
+
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    head = fz_blk_read(&b, 1, &req);
+    fz_blk_wait_done(&b, head, req);
+
+    fz_blk_free(&b);
+    fz_machine_stop(&m);
+    unlink(file);
+}
+
+/* ---- while frozen: kicks and configuration changes are latched ------ */
+
+static void test_frozen_kick(const void *data)
+{
+    const char *machine = data;
+    FzMachine m;
+    FzBlk b = { 0 };
+    uint64_t req;
+    uint32_t head;
+    int i;
+
+    fz_machine_start(&m, machine,
+                     "-drive if=none,id=drv0,driver=null-co,read-zeroes=on,"
+                     "size=1M -device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                     "freeze_mode=on", FZ_BLK_SLOT);
+    fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
+    fz_isr(b.dev);
+
+    head = fz_blk_read(&b, 0, &req);
+    for (i = 0; i < 20; i++) {
+        qtest_clock_step(m.qts, 1000 * 1000);
+        g_assert_cmpint(fz_used_idx(&b), ==, b.vq->last_used_idx);
+        g_assert_cmphex(fz_isr(b.dev), ==, 0);
+    }
+
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    fz_blk_wait_done(&b, head, req);
+    g_assert_cmphex(fz_isr(b.dev) & FZ_ISR_CONFIG, ==, 0);
+
+    fz_blk_free(&b);
+    fz_machine_stop(&m);
+}
+
+static void test_frozen_config(const void *data)
+{
+    const char *machine = data;
+    g_autofree char *file = fz_drive_file();
+    FzMachine m;
+    FzBlk b = { 0 };
+    uint64_t capacity;
+
+    fz_machine_start(&m, machine,
+                     "-blockdev driver=file,filename=%s,node-name=drv0 "
+                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,freeze_mode=on",
+                     file, FZ_BLK_SLOT);
+    fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
+    capacity = qvirtio_config_readq(&b.dev->vdev, 0);
+    g_assert_cmpint(capacity, ==, 1024 * 1024 / 512);
+
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
+    fz_isr(b.dev);
+    qtest_qmp_assert_success(m.qts, "{'execute': 'block_resize', 'arguments':"
+                             " {'node-name': 'drv0', 'size': 2097152}}");
+    /* The new value can be read, but nothing is notified */
+    capacity = qvirtio_config_readq(&b.dev->vdev, 0);
+    g_assert_cmpint(capacity, ==, 2 * 1024 * 1024 / 512);
+    g_assert_cmphex(fz_isr(b.dev), ==, 0);
+
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    g_assert_cmphex(fz_isr(b.dev) & FZ_ISR_CONFIG, ==, FZ_ISR_CONFIG);
+
+    fz_blk_free(&b);
+    fz_machine_stop(&m);
+    unlink(file);
+}
+
+/* ---- S3: the wakeup reset keeps a frozen device --------------------- */
+
+static void fz_save_pci(FzBlk *b)
+{
+    int i;
+
+    for (i = 0; i < 16; i++) {
+        b->pci_cfg[i] = qpci_config_readl(b->dev->pdev, i * 4);
+    }
+}
+
+/* What the guest's PCI core does on resume */
+static void fz_restore_pci(FzBlk *b)
+{
+    int i;
+
+    for (i = PCI_BASE_ADDRESS_0 / 4; i <= PCI_BASE_ADDRESS_5 / 4; i++) {
+        qpci_config_writel(b->dev->pdev, i * 4, b->pci_cfg[i]);
+    }
+    qpci_config_writew(b->dev->pdev, PCI_COMMAND, b->pci_cfg[1] & 0xffff);
+}
+
+static void fz_suspend(FzMachine *m)
+{
+    QPCIDevice *pm;
+
+    /* Enable the ACPI PM I/O space, as firmware does */
+    if (g_str_equal(m->machine, "q35")) {
+        pm = qpci_device_find(m->bus, QPCI_DEVFN(0x1f, 0));
+        qpci_config_writel(pm, 0x40, FZ_PMBASE | 1);
+        qpci_config_writeb(pm, 0x44, 0x80);
+    } else {
+        pm = qpci_device_find(m->bus, QPCI_DEVFN(1, 3));
+        qpci_config_writel(pm, 0x40, FZ_PMBASE | 1);
+        qpci_config_writeb(pm, 0x80, 0x01);
+    }
+    g_free(pm);
+
+    /* PM1a_CNT: SLP_TYP 1 (S3 in QEMU's DSDT), SLP_EN */
+    qtest_outw(m->qts, FZ_PMBASE + 4, (1 << 10) | (1 << 13));
+    qtest_qmp_eventwait(m->qts, "SUSPEND");
+}
+
+static void fz_wakeup(FzMachine *m)
+{
+    qtest_qmp_assert_success(m->qts, "{'execute': 'system_wakeup'}");
+    qtest_qmp_eventwait(m->qts, "WAKEUP");
+}
+
+static void test_s3(const void *data)
+{
+    const char *machine = data;
+    FzMachine m;
+    FzBlk frozen = { 0 }, plain = { 0 };
+    uint64_t req, desc, avail, used;
+    uint16_t used_idx;
+    uint32_t gf, head;
+    uint8_t status;
+
+    fz_machine_start(&m, machine,
+                     "-drive if=none,id=drv0,driver=null-co,read-zeroes=on,size=1M "
+                     "-drive if=none,id=drv1,driver=null-co,read-zeroes=on,size=1M "
+                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,freeze_mode=on "
+                     "-device virtio-blk-pci,drive=drv1,addr=%d.0,freeze_mode=on",
+                     FZ_BLK_SLOT, FZ_BLK2_SLOT);
+    fz_blk_init(&frozen, &m, FZ_BLK_SLOT, true);
+    fz_blk_init(&plain, &m, FZ_BLK2_SLOT, true);
+
+    /* Some traffic first, so that the ring indices are not zero */
+    head = fz_blk_read(&frozen, 0, &req);
+    fz_blk_wait_done(&frozen, head, req);
+    head = fz_blk_read(&plain, 0, &req);
+    fz_blk_wait_done(&plain, head, req);
+
+    status = fz_status(frozen.dev);
+    gf = fz_driver_features_hi(frozen.dev);
+    used_idx = fz_used_idx(&frozen);
+    qpci_io_writew(frozen.dev->pdev, frozen.dev->bar,
+                   frozen.dev->common_cfg_offset + VIRTIO_PCI_COMMON_Q_SELECT, 0);
+    desc = qpci_io_readq(frozen.dev->pdev, frozen.dev->bar,
+                         frozen.dev->common_cfg_offset + VIRTIO_PCI_COMMON_Q_DESCLO);
+    avail = qpci_io_readq(frozen.dev->pdev, frozen.dev->bar,
+                          frozen.dev->common_cfg_offset + VIRTIO_PCI_COMMON_Q_AVAILLO);
+    used = qpci_io_readq(frozen.dev->pdev, frozen.dev->bar,
+                         frozen.dev->common_cfg_offset + VIRTIO_PCI_COMMON_Q_USEDLO);
+
+    fz_expect_write(frozen.dev, FREEZE_S3, FREEZE_S3);
+    fz_save_pci(&frozen);
+    fz_save_pci(&plain);
+
+    fz_suspend(&m);
+    fz_wakeup(&m);
+    fz_restore_pci(&frozen);
+    fz_restore_pci(&plain);
+
+    /* The frozen device kept everything */
+    g_assert_cmphex(fz_read(frozen.dev), ==, FREEZE_S3);
+    g_assert_cmphex(fz_status(frozen.dev), ==, status);
+    g_assert_cmphex(fz_driver_features_hi(frozen.dev), ==, gf);
+    qpci_io_writew(frozen.dev->pdev, frozen.dev->bar,
+                   frozen.dev->common_cfg_offset + VIRTIO_PCI_COMMON_Q_SELECT, 0);
+    g_assert_cmphex(qpci_io_readq(frozen.dev->pdev, frozen.dev->bar,
+                    frozen.dev->common_cfg_offset + VIRTIO_PCI_COMMON_Q_DESCLO),
+                    ==, desc);
+    g_assert_cmphex(qpci_io_readq(frozen.dev->pdev, frozen.dev->bar,
+                    frozen.dev->common_cfg_offset + VIRTIO_PCI_COMMON_Q_AVAILLO),
+                    ==, avail);
+    g_assert_cmphex(qpci_io_readq(frozen.dev->pdev, frozen.dev->bar,
+                    frozen.dev->common_cfg_offset + VIRTIO_PCI_COMMON_Q_USEDLO),
+                    ==, used);
+    g_assert_cmpint(qpci_io_readw(frozen.dev->pdev, frozen.dev->bar,
+                    frozen.dev->common_cfg_offset + VIRTIO_PCI_COMMON_Q_ENABLE),
+                    ==, 1);
+
+    /* The device that was not frozen was reset, as before */
+    g_assert_cmphex(fz_status(plain.dev), ==, 0);
+    g_assert_cmphex(fz_read(plain.dev), ==, FREEZE_UNFREEZE);
+
+    /* Unfreeze: no re-initialisation, the queue goes on where it was */
+    fz_expect_write(frozen.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    head = fz_blk_read(&frozen, 1, &req);
+    fz_blk_wait_done(&frozen, head, req);
+    g_assert_cmpint(fz_used_idx(&frozen), ==, (uint16_t)(used_idx + 1));
+
+    fz_blk_free(&frozen);
+    plain.vq = NULL;    /* its rings went with the reset */
+    fz_blk_free(&plain);
+    fz_machine_stop(&m);
+}
+
+static void test_system_reset(const void *data)
+{
+    const char *machine = data;
+    FzMachine m;
+    FzBlk b = { 0 };
+
+    fz_machine_start(&m, machine,
+                     "-drive if=none,id=drv0,driver=null-co,read-zeroes=on,size=1M "
+                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,freeze_mode=on",
+                     FZ_BLK_SLOT);
+    fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
+    fz_save_pci(&b);
+
+    qtest_qmp_assert_success(m.qts, "{'execute': 'system_reset'}");
+    qtest_qmp_eventwait(m.qts, "RESET");
+    fz_restore_pci(&b);
+    g_assert_cmphex(fz_read(b.dev), ==, FREEZE_UNFREEZE);
+    g_assert_cmphex(fz_status(b.dev), ==, 0);
+
+    b.vq = NULL;
+    fz_blk_free(&b);
+    fz_machine_stop(&m);
+}
+
+/* ---- migration of a frozen device, and of one mid-transition -------- */
+
+static char *fz_query_status(QTestState *qts)
+{
+    QDict *rsp = qtest_qmp_assert_success_ref(qts, "{'execute': 'query-status'}");
+    char *st = g_strdup(qdict_get_str(rsp, "status"));
+
+    qobject_unref(rsp);
+    return st;
+}
+
+/* Migrate and wait until the destination has the whole state */
+static void fz_migrate(FzMachine *src, FzMachine *dst, const char *uri)
+{
+    QDict *rsp;
+    const char *st;
+
+    qtest_qmp_assert_success(src->qts, "{'execute': 'migrate', 'arguments':"
+                             " {'uri': %s}}", uri);
+    do {
+        rsp = qtest_qmp_assert_success_ref(src->qts,
+                                           "{'execute': 'query-migrate'}");
+        st = qdict_get_try_str(rsp, "status");
+        g_assert(st);
+        g_assert_cmpstr(st, !=, "failed");
+        if (g_str_equal(st, "completed")) {
+            qobject_unref(rsp);
+            break;
+        }
+        qobject_unref(rsp);
+        g_usleep(10 * 1000);
+    } while (true);
+    while (true) {
+        g_autofree char *dst_st = fz_query_status(dst->qts);
+
+        if (!g_str_equal(dst_st, "inmigrate")) {
+            break;
+        }
+        g_usleep(10 * 1000);
+    }
+}
+
+static void test_migrate_frozen(const void *data)
+{
+    const char *machine = data;
+    g_autofree char *file = fz_drive_file();
+    g_autofree char *tmpdir = g_dir_make_tmp("qtest-freeze-XXXXXX", NULL);
+    g_autofree char *sock = g_strdup_printf("%s/mig", tmpdir);
+    g_autofree char *uri = g_strdup_printf("unix:%s", sock);
+    FzMachine src, dst;
+    FzBlk b = { 0 };
+    uint64_t req;
+    uint32_t head, gf;
+    uint16_t used_idx;
+    uint8_t status;
+
+    fz_machine_start(&src, machine,
+                     "-drive if=none,id=drv0,format=raw,file=%s "
+                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,freeze_mode=on",
+                     file, FZ_BLK_SLOT);
+    fz_blk_init(&b, &src, FZ_BLK_SLOT, true);
+    head = fz_blk_read(&b, 0, &req);
+    fz_blk_wait_done(&b, head, req);
+
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
+    status = fz_status(b.dev);
+    gf = fz_driver_features_hi(b.dev);
+    used_idx = fz_used_idx(&b);
+
+    fz_machine_start(&dst, machine,
+                     "-drive if=none,id=drv0,format=raw,file=%s "
+                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,freeze_mode=on "
+                     "-incoming %s", file, FZ_BLK_SLOT, uri);
+    fz_migrate(&src, &dst, uri);
+
+    /*
+     * The same device, now in the destination; the source's allocator
+     * still describes guest memory.
+     */
+    b.qts = dst.qts;
+    b.dev->pdev->bus = dst.bus;
+    g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3);
+    g_assert_cmphex(fz_status(b.dev), ==, status);
+    g_assert_cmphex(fz_driver_features_hi(b.dev), ==, gf);
+    g_assert_cmpint(fz_used_idx(&b), ==, used_idx);
+
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    head = fz_blk_read(&b, 1, &req);
+    fz_blk_wait_done(&b, head, req);
+
+    b.qts = src.qts;
+    b.dev->pdev->bus = src.bus;
+    fz_blk_free(&b);
+    fz_machine_stop(&dst);
+    fz_machine_stop(&src);
+    unlink(sock);
+    rmdir(tmpdir);
+    unlink(file);
+}
+
+/* ---- registration --------------------------------------------------- */
+
+static void *fz_blk_setup(GString *cmd_line, void *arg)
+{
+    g_string_append(cmd_line, " -drive if=none,id=drive0,driver=null-co,"
+                    "read-zeroes=on,size=1M "
+                    "-drive if=none,id=drive1,driver=null-co,read-zeroes=on ");
+    return arg;
+}
+
+static void *fz_net_setup(GString *cmd_line, void *arg)
+{
+    g_string_append(cmd_line, " -netdev hubport,id=hs0,hubid=0 ");
+    return arg;
+}
+
+static void fz_register_on(const char *iface, QOSBeforeTest before)
+{
+    QOSGraphTestOptions on = {
+        .edge.extra_device_opts = "freeze_mode=on",
+        .before = before,
+    };
+    QOSGraphTestOptions off = {
+        .before = before,
+    };
+    static const struct {
+        const char *name;
+        QOSTestFunc fn;
+    } tests[] = {
+        { "layout", test_layout },
+        { "feature-offered", test_feature_offered },
+        { "not-negotiated", test_not_negotiated },
+        { "reserved", test_reserved },
+        { "round-trip", test_round_trip },
+        { "driver-reset", test_driver_reset },
+        { "bus-master", test_bus_master },
+    };
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(tests); i++) {
+        g_autofree char *name = g_strdup_printf("freeze-mode/%s", tests[i].name);
+
+        qos_add_test(name, iface, tests[i].fn, &on);
+    }
+    qos_add_test("freeze-mode/off", iface, test_feature_off, &off);
+}
+
+static void register_freeze_tests(void)
+{
+    static const char *const machines[] = { "pc", "q35" };
+    static const struct {
+        const char *name;
+        GTestDataFunc fn;
+    } tests[] = {
+        { "async", test_async_freeze },
+        { "frozen-kick", test_frozen_kick },
+        { "frozen-config", test_frozen_config },
+        { "s3", test_s3 },
+        { "system-reset", test_system_reset },
+        { "migrate-frozen", test_migrate_frozen },
+    };
+    int i, j;
+
+    fz_register_on("virtio-blk", fz_blk_setup);
+    fz_register_on("virtio-net", fz_net_setup);
+    fz_register_on("virtio-rng", NULL);
+
+    if (!qtest_has_device("virtio-blk-pci")) {
+        return;
+    }
+    for (i = 0; i < ARRAY_SIZE(machines); i++) {
+        if (!qtest_has_machine(machines[i])) {
+            continue;
+        }
+        for (j = 0; j < ARRAY_SIZE(tests); j++) {
+            g_autofree char *path =
+                g_strdup_printf("virtio-freeze/blk/%s/%s",
+                                machines[i], tests[j].name);
+
+            qtest_add_data_func(path, machines[i], tests[j].fn);
+        }
+    }
+}
+
+libqos_init(register_freeze_tests);
