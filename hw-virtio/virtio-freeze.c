@@ -39,8 +39,9 @@ static bool virtio_freeze_busy(VirtIODevice *vdev)
 
 bool virtio_freeze_stopped(VirtIODevice *vdev)
 {
-    return qatomic_read(&vdev->freeze.mode) != VIRTIO_PCI_FREEZE_MODE_UNFREEZE ||
-           qatomic_read(&vdev->freeze.target) != VIRTIO_PCI_FREEZE_MODE_UNFREEZE;
+    return (qatomic_read(&vdev->freeze.mode) |
+            qatomic_read(&vdev->freeze.target)) !=
+           VIRTIO_PCI_FREEZE_MODE_UNFREEZE;
 }
 
 bool virtio_freeze_frozen(VirtIODevice *vdev)
@@ -121,7 +122,8 @@ static void virtio_freeze_try_complete(VirtIODevice *vdev, bool visible)
     }
     trace_virtio_freeze_complete(vdev, mode, visible);
 
-    if (mode == VIRTIO_PCI_FREEZE_MODE_UNFREEZE && vdev->freeze.config_latched) {
+    if (mode == VIRTIO_PCI_FREEZE_MODE_UNFREEZE &&
+        vdev->freeze.config_latched) {
         /* The latched change is the notification the driver waits for */
         vdev->freeze.config_latched = false;
         virtio_notify_config_irq(vdev);
@@ -143,8 +145,8 @@ static void virtio_freeze_bh(void *opaque)
 
 void virtio_freeze_poke(VirtIODevice *vdev)
 {
-    if (vdev->freeze.bh &&
-        qatomic_read(&vdev->freeze.mode) != qatomic_read(&vdev->freeze.target)) {
+    if (vdev->freeze.bh && qatomic_read(&vdev->freeze.mode) !=
+                           qatomic_read(&vdev->freeze.target)) {
         qemu_bh_schedule(vdev->freeze.bh);
     }
 }
@@ -276,8 +278,9 @@ static int virtio_freeze_post_load(void *opaque, int version_id)
 
     if (!virtio_freeze_mode_valid(vdev->freeze.mode) ||
         !virtio_freeze_mode_valid(vdev->freeze.target)) {
-        error_report("virtio: invalid freeze_mode 0x%x/0x%x in migration stream",
-                     vdev->freeze.mode, vdev->freeze.target);
+        error_report("virtio: invalid freeze_mode 0x%x/0x%x in the "
+                     "migration stream", vdev->freeze.mode,
+                     vdev->freeze.target);
         return -EINVAL;
     }
     /* A transition in progress completes on the destination. */

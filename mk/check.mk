@@ -24,3 +24,12 @@ series: $(BUILD)/assembled.stamp
 .PHONY: export check-own
 export:
 	@$(TOP)/scripts/export-series.sh $(QEMU_TREE)
+
+# The cost of the freeze_mode handshake (GLib perf mode of the qtest):
+# MMIO polls and host time, FREEZE_S3 and UNFREEZE, idle and with
+# requests in flight.  Prints numbers; not a test.
+.PHONY: bench-freeze
+bench-freeze: qemu
+	@cd $(QEMU_BUILD) && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+		tests/qtest/virtio-freeze-test --tap -m perf 2>&1 | \
+		sed -n 's/^# \(freeze-bench: .*\)/\1/p'
