@@ -33,3 +33,11 @@ bench-freeze: qemu
 	@cd $(QEMU_BUILD) && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
 		tests/qtest/virtio-freeze-test --tap -m perf 2>&1 | \
 		sed -n 's/^# \(freeze-bench: .*\)/\1/p'
+
+# Documentation: checkpatch, the series' rST pages, the virtio spec patch
+# against a virtio-spec checkout (CI passes ../shared/virtio-spec).
+VIRTIO_SPEC ?= $(TOP)/../shared/virtio-spec
+.PHONY: check-docs
+check-docs: checkpatch
+	@$(TOP)/scripts/deps.sh docs
+	@$(TOP)/scripts/check-docs.sh $(VIRTIO_SPEC)

@@ -145,19 +145,24 @@ class Fail(Exception):
     pass
 
 
+def connect_unix(path, timeout, what):
+    """Connect to a listening unix socket of QEMU's, retrying until it is up."""
+    deadline = time.time() + timeout
+    while True:
+        sock = socket.socket(socket.AF_UNIX)
+        try:
+            sock.connect(path)
+            return sock
+        except OSError:
+            sock.close()
+            if time.time() > deadline:
+                raise Fail("cannot connect to %s at %s" % (what, path))
+            time.sleep(0.1)
+
+
 class QMP:
     def __init__(self, path, timeout=30):
-        deadline = time.time() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.time() > deadline:
-                    raise Fail("cannot connect to QMP at " + path)
-                time.sleep(0.1)
+        self.sock = connect_unix(path, timeout, "QMP")
         self.buf = b""
         self.events = []
         self._read()  # greeting
@@ -199,17 +204,7 @@ class Guest:
     """The ttyS1 command protocol of scripts/guest/init.sh."""
 
     def __init__(self, path, timeout=30):
-        deadline = time.time() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.time() > deadline:
-                    raise Fail("cannot connect to the guest serial at " + path)
-                time.sleep(0.1)
+        self.sock = connect_unix(path, timeout, "the guest serial")
         self.buf = b""
         self.seq = 0
         self.proc = None
