@@ -879,6 +879,84 @@ static void test_migrate_frozen(const void *data)
     unlink(file);
 }
 
+/*
+ * Migration in the middle of a transition.  Block requests do not stay
+ * in flight across migration, which drains them, except the ones that
+ * failed with rerror=stop: the VM stops and the device keeps them to
+ * retry when it runs again, on the destination.  blkdebug fails the
+ * first read of sector 1 (sector 0 is read at startup, for the geometry).
+ */
+static void test_migrate_busy(const void *data)
+{
+    const char *machine = data;
+    g_autofree char *file = fz_drive_file();
+    g_autofree char *tmpdir = g_dir_make_tmp("qtest-freeze-XXXXXX", NULL);
+    g_autofree char *sock = g_strdup_printf("%s/mig", tmpdir);
+    g_autofree char *uri = g_strdup_printf("unix:%s", sock);
+    g_autofree char *st = NULL;
+    FzMachine src, dst;
+    FzBlk b = { 0 };
+    uint64_t req;
+    uint32_t head;
+    uint8_t status;
+
+    fz_machine_start(&src, machine,
+                     "-drive if=none,id=drv0,format=raw,rerror=stop,"
+                     "file.driver=blkdebug,file.image.filename=%s,"
+                     "file.inject-error.0.event=read_aio,"
+                     "file.inject-error.0.sector=1,"
+                     "file.inject-error.0.once=on "
+                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                     "freeze_mode=on", file, FZ_BLK_SLOT);
+    fz_blk_init(&b, &src, FZ_BLK_SLOT, true);
+
+    head = fz_blk_read(&b, 1, &req);
+    qtest_qmp_eventwait(src.qts, "STOP");
+    st = fz_query_status(src.qts);
+    g_assert_cmpstr(st, ==, "io-error");
+
+    /* The failed request is still in flight: the freeze waits for it */
+    fz_write(b.dev, FREEZE_S3);
+    g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
+    status = fz_status(b.dev);
+    fz_isr(b.dev);
+
+    fz_machine_start(&dst, machine,
+                     "-drive if=none,id=drv0,format=raw,file=%s "
+                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                     "freeze_mode=on -incoming %s", file, FZ_BLK_SLOT, uri);
+    fz_migrate(&src, &dst, uri);
+
+    b.qts = dst.qts;
+    b.dev->pdev->bus = dst.bus;
+    g_free(st);
+    st = fz_query_status(dst.qts);
+    g_assert_cmpstr(st, !=, "running");
+    g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
+    g_assert_cmpint(fz_used_idx(&b), ==, b.vq->last_used_idx);
+
+    /* Running again, the destination retries the read: the freeze ends */
+    qtest_qmp_assert_success(dst.qts, "{'execute': 'cont'}");
+    fz_wait_not_busy(b.dev);
+    g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3);
+    g_assert_cmphex(fz_isr(b.dev), ==, FZ_ISR_QUEUE | FZ_ISR_CONFIG);
+    fz_blk_check_done(&b, head, req);
+    g_assert_cmphex(fz_status(b.dev), ==, status);
+
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    head = fz_blk_read(&b, 2, &req);
+    fz_blk_wait_done(&b, head, req);
+
+    b.qts = src.qts;
+    b.dev->pdev->bus = src.bus;
+    fz_blk_free(&b);
+    fz_machine_stop(&dst);
+    fz_machine_stop(&src);
+    unlink(sock);
+    rmdir(tmpdir);
+    unlink(file);
+}
+
 /* ---- benchmark (GLib perf mode: -m perf) ---------------------------- */
 
 typedef struct FzSample {
@@ -1042,6 +1120,7 @@ static void register_freeze_tests(void)
         { "s3", test_s3 },
         { "system-reset", test_system_reset },
         { "migrate-frozen", test_migrate_frozen },
+        { "migrate-busy", test_migrate_busy },
     };
     int i, j;
 
