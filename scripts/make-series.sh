@@ -13,7 +13,8 @@ out=$(realpath -m "$2")
 rm -rf "$out"
 mkdir -p "$out"
 git -C "$tree" config branch.series.description "$(cat "$top/patches/cover-letter.txt")"
-git -C "$tree" format-patch -q --cover-letter --cover-from-description=subject \
+git -C "$tree" -c user.name="Freeze Mode Developers" \
+    -c user.email=freeze-mode@example.org format-patch -q --cover-letter --cover-from-description=subject \
     --subject-prefix="RFC PATCH" --thread=shallow -o "$out" prep..series
 echo "series: $(ls "$out" | wc -l) files in $out"
 ls "$out" | sed 's/^/  /'
