@@ -199,6 +199,12 @@ void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val)
     if (!virtio_freeze_supported(vdev, val)) {
         trace_virtio_freeze_refused(vdev, val, old);
         if (val == VIRTIO_PCI_FREEZE_MODE_UNFREEZE) {
+            /*
+             * Unfreeze is not refused: the device leaves the frozen mode
+             * and tells the driver that it needs a reset.
+             */
+            qatomic_set(&vdev->freeze.target, val);
+            qatomic_set(&vdev->freeze.mode, val);
             virtio_error(vdev, "cannot resume from freeze_mode 0x%x", old);
         }
         return;

@@ -1,0 +1,98 @@
+/*
+ * libqos driver for virtio-gpu: the graph nodes and a small 2D driver
+ * for the control queue.
+ *
+ * Copyright (c) 2026 The freeze-mode project authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef TESTS_LIBQOS_VIRTIO_GPU_H
+#define TESTS_LIBQOS_VIRTIO_GPU_H
+
+#include "qgraph.h"
+#include "virtio.h"
+#include "virtio-pci.h"
+#include "standard-headers/linux/virtio_gpu.h"
+
+typedef struct QVirtioGpu QVirtioGpu;
+typedef struct QVirtioGpuPCI QVirtioGpuPCI;
+typedef struct QVirtioGpuCmd QVirtioGpuCmd;
+
+/*
+ * The driver's view of the device.  The graph only finds the device;
+ * qvirtio_gpu_init() initialises it and sets up its two queues.
+ */
+struct QVirtioGpu {
+    QVirtioDevice *vdev;
+    QTestState *qts;
+    QGuestAllocator *alloc;
+    QVirtQueue *ctrlq;
+    QVirtQueue *cursorq;
+};
+
+struct QVirtioGpuPCI {
+    QVirtioPCIDevice pci_vdev;
+    QVirtioGpu gpu;
+};
+
+/* A command on the control queue: request and response in guest memory */
+struct QVirtioGpuCmd {
+    uint64_t req;
+    uint64_t resp;
+    size_t resp_len;
+    uint32_t head;
+};
+
+/*
+ * Reset the device, negotiate VIRTIO_F_VERSION_1 and those of @features
+ * that it offers, set up the control and cursor queues, DRIVER_OK.
+ */
+void qvirtio_gpu_init(QVirtioGpu *gpu, QVirtioDevice *vdev, QTestState *qts,
+                      QGuestAllocator *alloc, uint64_t features);
+/* Free the queues (not for a device that was reset underneath) */
+void qvirtio_gpu_cleanup(QVirtioGpu *gpu);
+
+/*
+ * Put a command on the control queue without making it available;
+ * qvirtio_gpu_cmd_kick() does.  @req starts with a virtio_gpu_ctrl_hdr.
+ */
+QVirtioGpuCmd *qvirtio_gpu_cmd_add(QVirtioGpu *gpu, const void *req,
+                                   size_t req_len, size_t resp_len);
+void qvirtio_gpu_cmd_kick(QVirtioGpu *gpu, QVirtioGpuCmd *cmd);
+/* Make the command available without notifying the device */
+void qvirtio_gpu_cmd_publish(QVirtioGpu *gpu, QVirtioGpuCmd *cmd);
+/*
+ * Wait for the next used element, which must be @cmd; copy the response
+ * to @resp (if not NULL), free @cmd and return the response type.
+ */
+uint32_t qvirtio_gpu_cmd_wait(QVirtioGpu *gpu, QVirtioGpuCmd *cmd,
+                              void *resp);
+/* Add, kick and wait */
+uint32_t qvirtio_gpu_cmd(QVirtioGpu *gpu, const void *req, size_t req_len,
+                         void *resp, size_t resp_len);
+
+/* The 2D commands: each returns the response type (VIRTIO_GPU_RESP_*) */
+uint32_t qvirtio_gpu_resource_create_2d(QVirtioGpu *gpu, uint32_t res_id,
+                                        uint32_t format, uint32_t width,
+                                        uint32_t height);
+uint32_t qvirtio_gpu_resource_attach_backing(QVirtioGpu *gpu,
+                                             uint32_t res_id,
+                                             uint64_t addr, uint32_t length);
+uint32_t qvirtio_gpu_set_scanout(QVirtioGpu *gpu, uint32_t scanout_id,
+                                 uint32_t res_id, uint32_t width,
+                                 uint32_t height);
+uint32_t qvirtio_gpu_transfer_to_host_2d(QVirtioGpu *gpu, uint32_t res_id,
+                                         uint32_t width, uint32_t height);
+uint32_t qvirtio_gpu_resource_flush(QVirtioGpu *gpu, uint32_t res_id,
+                                    uint32_t width, uint32_t height);
+
+/* The requests, filled in little endian, for qvirtio_gpu_cmd_add() */
+void qvirtio_gpu_req_transfer_to_host_2d(
+    struct virtio_gpu_transfer_to_host_2d *req, uint32_t res_id,
+    uint32_t width, uint32_t height);
+void qvirtio_gpu_req_resource_flush(struct virtio_gpu_resource_flush *req,
+                                    uint32_t res_id, uint32_t width,
+                                    uint32_t height);
+
+#endif
