@@ -26,6 +26,7 @@
 #include "libqos/virtio.h"
 #include "libqos/virtio-pci.h"
 #include "libqos/virtio-pci-modern.h"
+#include "libqos/pc-s3.h"
 
 #define VIRTIO_F_FREEZE_MODE                    45
 #define VIRTIO_PCI_COMMON_FREEZE_MODE           64
@@ -37,7 +38,6 @@
 #define FZ_TIMEOUT_US                           (30 * 1000 * 1000)
 #define FZ_BLK_SLOT                             4
 #define FZ_BLK2_SLOT                            5
-#define FZ_PMBASE                               0x600
 #define FZ_ISR_QUEUE                            1
 #define FZ_ISR_CONFIG                           2
 
@@ -360,7 +360,7 @@ typedef struct FzBlk {
     QGuestAllocator *alloc;
     QVirtioPCIDevice *dev;
     QVirtQueue *vq;
-    uint32_t pci_cfg[16];
+    QPCISavedHeader pci;
 } FzBlk;
 
 static void fz_machine_start(FzMachine *m, const char *machine,
@@ -626,53 +626,6 @@ static void test_frozen_config(const void *data)
 
 /* ---- S3: the wakeup reset keeps a frozen device --------------------- */
 
-static void fz_save_pci(FzBlk *b)
-{
-    int i;
-
-    for (i = 0; i < 16; i++) {
-        b->pci_cfg[i] = qpci_config_readl(b->dev->pdev, i * 4);
-    }
-}
-
-/* What the guest's PCI core does on resume */
-static void fz_restore_pci(FzBlk *b)
-{
-    int i;
-
-    for (i = PCI_BASE_ADDRESS_0 / 4; i <= PCI_BASE_ADDRESS_5 / 4; i++) {
-        qpci_config_writel(b->dev->pdev, i * 4, b->pci_cfg[i]);
-    }
-    qpci_config_writew(b->dev->pdev, PCI_COMMAND, b->pci_cfg[1] & 0xffff);
-}
-
-static void fz_suspend(FzMachine *m)
-{
-    QPCIDevice *pm;
-
-    /* Enable the ACPI PM I/O space, as firmware does */
-    if (g_str_equal(m->machine, "q35")) {
-        pm = qpci_device_find(m->bus, QPCI_DEVFN(0x1f, 0));
-        qpci_config_writel(pm, 0x40, FZ_PMBASE | 1);
-        qpci_config_writeb(pm, 0x44, 0x80);
-    } else {
-        pm = qpci_device_find(m->bus, QPCI_DEVFN(1, 3));
-        qpci_config_writel(pm, 0x40, FZ_PMBASE | 1);
-        qpci_config_writeb(pm, 0x80, 0x01);
-    }
-    g_free(pm);
-
-    /* PM1a_CNT: SLP_TYP 1 (S3 in QEMU's DSDT), SLP_EN */
-    qtest_outw(m->qts, FZ_PMBASE + 4, (1 << 10) | (1 << 13));
-    qtest_qmp_eventwait(m->qts, "SUSPEND");
-}
-
-static void fz_wakeup(FzMachine *m)
-{
-    qtest_qmp_assert_success(m->qts, "{'execute': 'system_wakeup'}");
-    qtest_qmp_eventwait(m->qts, "WAKEUP");
-}
-
 static void test_s3(const void *data)
 {
     const char *machine = data;
@@ -711,13 +664,13 @@ static void test_s3(const void *data)
     used = fz_cfg_readq(frozen.dev, VIRTIO_PCI_COMMON_Q_USEDLO);
 
     fz_expect_write(frozen.dev, FREEZE_S3, FREEZE_S3);
-    fz_save_pci(&frozen);
-    fz_save_pci(&plain);
+    qpci_save_header(frozen.dev->pdev, &frozen.pci);
+    qpci_save_header(plain.dev->pdev, &plain.pci);
 
-    fz_suspend(&m);
-    fz_wakeup(&m);
-    fz_restore_pci(&frozen);
-    fz_restore_pci(&plain);
+    qtest_pc_suspend_s3(m.qts, m.bus, m.machine);
+    qtest_pc_wakeup(m.qts);
+    qpci_restore_header(frozen.dev->pdev, &frozen.pci);
+    qpci_restore_header(plain.dev->pdev, &plain.pci);
 
     /* The frozen device kept everything */
     g_assert_cmphex(fz_read(frozen.dev), ==, FREEZE_S3);
@@ -763,11 +716,11 @@ static void test_system_reset(const void *data)
                      FZ_BLK_SLOT);
     fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
-    fz_save_pci(&b);
+    qpci_save_header(b.dev->pdev, &b.pci);
 
     qtest_qmp_assert_success(m.qts, "{'execute': 'system_reset'}");
     qtest_qmp_eventwait(m.qts, "RESET");
-    fz_restore_pci(&b);
+    qpci_restore_header(b.dev->pdev, &b.pci);
     g_assert_cmphex(fz_read(b.dev), ==, FREEZE_UNFREEZE);
     g_assert_cmphex(fz_status(b.dev), ==, 0);
 

@@ -27,6 +27,7 @@
 #include "libqos/virtio.h"
 #include "libqos/virtio-pci.h"
 #include "libqos/virtio-gpu.h"
+#include "libqos/pc-s3.h"
 
 #define VIRTIO_F_FREEZE_MODE                    45
 #define VIRTIO_PCI_COMMON_FREEZE_MODE           64
@@ -36,7 +37,6 @@
 
 #define GF_TIMEOUT_US                           (30 * 1000 * 1000)
 #define GF_SLOT                                 4
-#define GF_PMBASE                               0x600
 #define GF_RES                                  1
 #define GF_WIDTH                                64
 #define GF_HEIGHT                               48
@@ -57,7 +57,6 @@ typedef struct GfMachine {
     QVirtioPCIDevice *dev;
     QVirtioGpu gpu;
     uint64_t backing;
-    uint32_t pci_cfg[16];
 } GfMachine;
 
 /* ---- freeze_mode register ------------------------------------------- */
@@ -225,35 +224,12 @@ static void gf_stop(GfMachine *m)
 /* Suspend to RAM and wake up, restoring the PCI state as a guest does */
 static void gf_s3(GfMachine *m)
 {
-    QPCIDevice *pm;
-    int i;
+    QPCISavedHeader saved;
 
-    for (i = 0; i < 16; i++) {
-        m->pci_cfg[i] = qpci_config_readl(m->dev->pdev, i * 4);
-    }
-
-    /* Enable the ACPI PM I/O space, as firmware does */
-    if (g_str_equal(m->c->machine, "q35")) {
-        pm = qpci_device_find(m->bus, QPCI_DEVFN(0x1f, 0));
-        qpci_config_writel(pm, 0x40, GF_PMBASE | 1);
-        qpci_config_writeb(pm, 0x44, 0x80);
-    } else {
-        pm = qpci_device_find(m->bus, QPCI_DEVFN(1, 3));
-        qpci_config_writel(pm, 0x40, GF_PMBASE | 1);
-        qpci_config_writeb(pm, 0x80, 0x01);
-    }
-    g_free(pm);
-
-    /* PM1a_CNT: SLP_TYP 1 (S3 in QEMU's DSDT), SLP_EN */
-    qtest_outw(m->qts, GF_PMBASE + 4, (1 << 10) | (1 << 13));
-    qtest_qmp_eventwait(m->qts, "SUSPEND");
-    qtest_qmp_assert_success(m->qts, "{'execute': 'system_wakeup'}");
-    qtest_qmp_eventwait(m->qts, "WAKEUP");
-
-    for (i = PCI_BASE_ADDRESS_0 / 4; i <= PCI_BASE_ADDRESS_5 / 4; i++) {
-        qpci_config_writel(m->dev->pdev, i * 4, m->pci_cfg[i]);
-    }
-    qpci_config_writew(m->dev->pdev, PCI_COMMAND, m->pci_cfg[1] & 0xffff);
+    qpci_save_header(m->dev->pdev, &saved);
+    qtest_pc_suspend_s3(m->qts, m->bus, m->c->machine);
+    qtest_pc_wakeup(m->qts);
+    qpci_restore_header(m->dev->pdev, &saved);
 }
 
 /* ---- the cases ------------------------------------------------------ */
