@@ -5,8 +5,8 @@
  * across guest S3: the console shows the same image after the resume and
  * the driver goes on using its resources without re-creating them.
  * Without freeze the S3 wakeup resets the device and everything is gone,
- * as today.  The cases run on pc and q35 with virtio-gpu-pci, and on pc
- * with virtio-vga; one case runs through the libqos graph.
+ * as today.  The cases run on pc and q35 with virtio-gpu-pci and with
+ * virtio-vga; one case runs through the libqos graph.
  *
  * Copyright (c) 2026 The freeze-mode project authors
  *
@@ -408,6 +408,7 @@ static void register_gpu_freeze_tests(void)
         { "pc", "virtio-gpu-pci" },
         { "q35", "virtio-gpu-pci" },
         { "pc", "virtio-vga" },
+        { "q35", "virtio-vga" },
     };
     static const struct {
         const char *name;
