@@ -2,7 +2,8 @@
 
 # The series' own qtests, and the upstream qos-test graph as regression
 # suite, both through meson's test runner.
-QTESTS_OWN := qtest-x86_64/virtio-freeze-test qtest-x86_64/virtio-gpu-freeze-test
+QTESTS_OWN := qtest-x86_64/virtio-freeze-test qtest-x86_64/virtio-gpu-freeze-test \
+	qtest-x86_64/virtio-freeze-random-test
 QTESTS_UPSTREAM := qtest-x86_64/qos-test
 
 check: checkpatch check-qtest
@@ -41,3 +42,12 @@ VIRTIO_SPEC ?= $(TOP)/../shared/virtio-spec
 check-docs: checkpatch
 	@$(TOP)/scripts/deps.sh docs
 	@$(TOP)/scripts/check-docs.sh $(VIRTIO_SPEC)
+
+# The randomized misbehaving driver, long: STEPS steps of SEED (default: a
+# random seed, printed).  make check runs 10000 steps of a random seed.
+RANDOM_STEPS ?= 1000000
+.PHONY: check-random-long
+check-random-long: qemu
+	@cd $(QEMU_BUILD) && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+		QTEST_FREEZE_STEPS=$(RANDOM_STEPS) $(if $(SEED),QTEST_FREEZE_SEED=$(SEED)) \
+		tests/qtest/virtio-freeze-random-test --tap -k

@@ -1,0 +1,414 @@
+/*
+ * QTest: a misbehaving virtio driver against freeze_mode
+ *
+ * A seeded PRNG drives virtio-blk, virtio-net, virtio-rng and virtio-gpu
+ * (virtio-pci, freeze_mode=on) through random sequences: writes of any
+ * value to every common configuration register, freeze_mode values valid
+ * and reserved, device_status in any order, queues set up on guest memory
+ * and kicked with valid or garbage descriptors, MSI-X vector changes,
+ * driver resets, system_reset, and S3 with system_wakeup, in every freeze
+ * state.  After every step it checks that QEMU answers, that freeze_mode
+ * reads a defined value, that BUSY clears within a bound, and that a
+ * frozen device neither changes its used ring nor raises an interrupt.
+ *
+ * QTEST_FREEZE_SEED and QTEST_FREEZE_STEPS (default 10000) choose the
+ * run; a failure prints the seed and the step that reproduce it.
+ *
+ * Copyright (c) 2026 The freeze-mode project authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_pci.h"
+#include "standard-headers/linux/pci_regs.h"
+#include "libqos/pci-pc.h"
+#include "libqos/malloc-pc.h"
+#include "libqos/virtio.h"
+#include "libqos/virtio-pci.h"
+#include "libqos/pc-s3.h"
+
+#define VIRTIO_F_FREEZE_MODE    45
+#define COMMON_FREEZE_MODE      64
+#define FREEZE_UNFREEZE         0x0000
+#define FREEZE_S3               0x0003
+#define FREEZE_BUSY             0x8000
+#define RING_SIZE               16
+#define BUSY_BOUND              2000    /* reads until BUSY must clear */
+#define AVAIL_OFF               (16 * RING_SIZE)
+#define USED_OFF                ROUND_UP(AVAIL_OFF + 6 + 2 * RING_SIZE, 4)
+
+typedef struct RDev {
+    const char *name;
+    int slot;
+    QVirtioPCIDevice *dev;
+    QPCISavedHeader pci;
+    uint64_t ring;              /* desc, avail, used of queue 0 */
+    uint64_t buf;               /* data buffers the descriptors point to */
+} RDev;
+
+typedef struct RState {
+    QTestState *qts;
+    QGuestAllocator alloc;
+    QPCIBus *bus;
+    GRand *rand;
+    guint32 seed;
+    int step;
+    RDev devs[4];
+    /* What the run went through, to show it is not trivial */
+    unsigned frozen_seen, busy_seen, quiet_checked, s3_done, resets_done;
+} RState;
+
+static RState *cur;
+
+static void print_seed(void *data)
+{
+    if (cur) {
+        fprintf(stderr, "freeze-random: failed at step %d of seed %u: "
+                "rerun with QTEST_FREEZE_SEED=%u QTEST_FREEZE_STEPS=%d\n",
+                cur->step, cur->seed, cur->seed, cur->step + 1);
+    }
+}
+
+/* ---- register access ------------------------------------------------ */
+
+static uint64_t cfg_read(RDev *d, int off, int size)
+{
+    uint64_t a = d->dev->common_cfg_offset + off;
+
+    switch (size) {
+    case 1:
+        return qpci_io_readb(d->dev->pdev, d->dev->bar, a);
+    case 2:
+        return qpci_io_readw(d->dev->pdev, d->dev->bar, a);
+    default:
+        return qpci_io_readl(d->dev->pdev, d->dev->bar, a);
+    }
+}
+
+static void cfg_write(RDev *d, int off, int size, uint32_t val)
+{
+    uint64_t a = d->dev->common_cfg_offset + off;
+
+    switch (size) {
+    case 1:
+        qpci_io_writeb(d->dev->pdev, d->dev->bar, a, val);
+        break;
+    case 2:
+        qpci_io_writew(d->dev->pdev, d->dev->bar, a, val);
+        break;
+    default:
+        qpci_io_writel(d->dev->pdev, d->dev->bar, a, val);
+        break;
+    }
+}
+
+static uint16_t freeze_read(RDev *d)
+{
+    return cfg_read(d, COMMON_FREEZE_MODE, 2);
+}
+
+static uint8_t isr_read(RDev *d)
+{
+    return qpci_io_readb(d->dev->pdev, d->dev->bar, d->dev->isr_cfg_offset);
+}
+
+static uint16_t used_idx(RState *s, RDev *d)
+{
+    return qtest_readw(s->qts, d->ring + USED_OFF + 2);
+}
+
+static void kick(RDev *d, uint16_t queue)
+{
+    uint32_t off;
+
+    cfg_write(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, queue);
+    off = cfg_read(d, VIRTIO_PCI_COMMON_Q_NOFF, 2);
+    qpci_io_writew(d->dev->pdev, d->dev->bar, d->dev->notify_cfg_offset +
+                   off * d->dev->notify_off_multiplier, queue);
+}
+
+/* The fields of struct virtio_pci_common_cfg, with their sizes */
+static const struct {
+    int off;
+    int size;
+} fields[] = {
+    { VIRTIO_PCI_COMMON_DFSELECT, 4 }, { VIRTIO_PCI_COMMON_DF, 4 },
+    { VIRTIO_PCI_COMMON_GFSELECT, 4 }, { VIRTIO_PCI_COMMON_GF, 4 },
+    { VIRTIO_PCI_COMMON_MSIX, 2 }, { VIRTIO_PCI_COMMON_NUMQ, 2 },
+    { VIRTIO_PCI_COMMON_STATUS, 1 }, { VIRTIO_PCI_COMMON_CFGGENERATION, 1 },
+    { VIRTIO_PCI_COMMON_Q_SELECT, 2 }, { VIRTIO_PCI_COMMON_Q_SIZE, 2 },
+    { VIRTIO_PCI_COMMON_Q_MSIX, 2 }, { VIRTIO_PCI_COMMON_Q_ENABLE, 2 },
+    { VIRTIO_PCI_COMMON_Q_NOFF, 2 }, { VIRTIO_PCI_COMMON_Q_DESCLO, 4 },
+    { VIRTIO_PCI_COMMON_Q_DESCHI, 4 }, { VIRTIO_PCI_COMMON_Q_AVAILLO, 4 },
+    { VIRTIO_PCI_COMMON_Q_AVAILHI, 4 }, { VIRTIO_PCI_COMMON_Q_USEDLO, 4 },
+    { VIRTIO_PCI_COMMON_Q_USEDHI, 4 }, { VIRTIO_PCI_COMMON_Q_NDATA, 2 },
+    { VIRTIO_PCI_COMMON_Q_RESET, 2 }, { VIRTIO_PCI_COMMON_ADM_Q_IDX, 2 },
+    { VIRTIO_PCI_COMMON_ADM_Q_NUM, 2 }, { COMMON_FREEZE_MODE, 2 },
+};
+
+/* ---- steps ---------------------------------------------------------- */
+
+/* A well-behaved initialisation, so that the device often runs */
+static void step_init(RState *s, RDev *d)
+{
+    uint64_t desc = d->ring, avail = desc + AVAIL_OFF;
+    uint64_t used = desc + USED_OFF;
+
+    cfg_write(d, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+    cfg_write(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+              VIRTIO_CONFIG_S_DRIVER);
+    cfg_write(d, VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
+    cfg_write(d, VIRTIO_PCI_COMMON_GF, 4, 0);
+    cfg_write(d, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
+    cfg_write(d, VIRTIO_PCI_COMMON_GF, 4,
+              (1u << (VIRTIO_F_VERSION_1 - 32)) |
+              (1u << (VIRTIO_F_FREEZE_MODE - 32)));
+    cfg_write(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+              VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+    qtest_memset(s->qts, d->ring, 0, 16 * RING_SIZE + 2 * 4096);
+    cfg_write(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+    cfg_write(d, VIRTIO_PCI_COMMON_Q_SIZE, 2, RING_SIZE);
+    cfg_write(d, VIRTIO_PCI_COMMON_Q_DESCLO, 4, desc);
+    cfg_write(d, VIRTIO_PCI_COMMON_Q_DESCHI, 4, desc >> 32);
+    cfg_write(d, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, avail);
+    cfg_write(d, VIRTIO_PCI_COMMON_Q_AVAILHI, 4, avail >> 32);
+    cfg_write(d, VIRTIO_PCI_COMMON_Q_USEDLO, 4, used);
+    cfg_write(d, VIRTIO_PCI_COMMON_Q_USEDHI, 4, used >> 32);
+    cfg_write(d, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+    cfg_write(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+              VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+              VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+/*
+ * Make a chain of descriptors available on queue 0: sane ones pointing
+ * into the device's buffer, or garbage (any address, length, flags, next).
+ */
+static void step_publish(RState *s, RDev *d, bool garbage)
+{
+    uint64_t desc = d->ring, avail = desc + AVAIL_OFF;
+    int n = g_rand_int_range(s->rand, 1, 4), i;
+    uint16_t head = g_rand_int_range(s->rand, 0, RING_SIZE);
+    uint16_t idx = qtest_readw(s->qts, avail + 2);
+
+    for (i = 0; i < n; i++) {
+        uint16_t this = (head + i) % RING_SIZE;
+        uint64_t addr = garbage ? ((uint64_t)g_rand_int(s->rand) << 12) ^
+                                  g_rand_int(s->rand) :
+                                  d->buf + 512 * i;
+        uint32_t len = garbage ? g_rand_int(s->rand) : 512;
+        uint16_t flags = garbage ? g_rand_int(s->rand) & 0xffff :
+                         (i + 1 < n ? 1 : 0) | (i ? 2 : 0);
+        uint16_t next = garbage ? g_rand_int(s->rand) & 0xffff :
+                        (this + 1) % RING_SIZE;
+
+        qtest_writeq(s->qts, desc + 16 * this, addr);
+        qtest_writel(s->qts, desc + 16 * this + 8, len);
+        qtest_writew(s->qts, desc + 16 * this + 12, flags);
+        qtest_writew(s->qts, desc + 16 * this + 14, next);
+    }
+    /* The request header a virtio-blk read would have */
+    qtest_writel(s->qts, d->buf, 0);
+    qtest_writeq(s->qts, d->buf + 8, g_rand_int_range(s->rand, 0, 64));
+    qtest_writew(s->qts, avail + 4 + 2 * (idx % RING_SIZE), head);
+    qtest_writew(s->qts, avail + 2, idx + 1);
+}
+
+static void step_s3(RState *s, bool full_reset)
+{
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(s->devs); i++) {
+        qpci_save_header(s->devs[i].dev->pdev, &s->devs[i].pci);
+    }
+    s->s3_done += !full_reset;
+    s->resets_done += full_reset;
+    if (full_reset) {
+        qtest_qmp_assert_success(s->qts, "{'execute': 'system_reset'}");
+        qtest_qmp_eventwait(s->qts, "RESET");
+    } else {
+        qtest_pc_suspend_s3(s->qts, s->bus, "pc");
+        qtest_pc_wakeup(s->qts);
+    }
+    for (i = 0; i < ARRAY_SIZE(s->devs); i++) {
+        qpci_restore_header(s->devs[i].dev->pdev, &s->devs[i].pci);
+    }
+}
+
+/* ---- invariants ----------------------------------------------------- */
+
+static bool mode_defined(uint16_t v)
+{
+    return v == FREEZE_UNFREEZE || v == FREEZE_S3 ||
+           v == (FREEZE_S3 | FREEZE_BUSY) ||
+           v == (FREEZE_UNFREEZE | FREEZE_BUSY);
+}
+
+static void check_device(RState *s, RDev *d)
+{
+    uint16_t v = freeze_read(d);
+    int polls = 0;
+
+    g_assert_true(mode_defined(v));
+    s->frozen_seen += v == FREEZE_S3;
+    s->busy_seen += !!(v & FREEZE_BUSY);
+    while (v & FREEZE_BUSY) {
+        g_assert_cmpint(++polls, <, BUSY_BOUND);
+        qtest_clock_step(s->qts, 1000 * 1000);
+        v = freeze_read(d);
+        g_assert_true(mode_defined(v));
+    }
+}
+
+/*
+ * A frozen device touches no virtqueue memory and raises no interrupt:
+ * kick it and look.  (Reading the ISR clears it; the device raised
+ * nothing while frozen, so there is nothing to lose.)
+ */
+static void check_frozen_quiet(RState *s, RDev *d)
+{
+    uint16_t before;
+
+    if (freeze_read(d) != FREEZE_S3) {
+        return;
+    }
+    s->quiet_checked++;
+    isr_read(d);
+    before = used_idx(s, d);
+    step_publish(s, d, g_rand_boolean(s->rand));
+    kick(d, 0);
+    qtest_clock_step(s->qts, 10 * 1000 * 1000);
+    g_assert_cmphex(freeze_read(d), ==, FREEZE_S3);
+    g_assert_cmpint(used_idx(s, d), ==, before);
+    g_assert_cmphex(isr_read(d), ==, 0);
+}
+
+static void one_step(RState *s)
+{
+    RDev *d = &s->devs[g_rand_int_range(s->rand, 0, ARRAY_SIZE(s->devs))];
+    int what = g_rand_int_range(s->rand, 0, 100);
+    int f;
+
+    if (what < 25) {                    /* any value to any field */
+        f = g_rand_int_range(s->rand, 0, ARRAY_SIZE(fields));
+        cfg_write(d, fields[f].off, fields[f].size, g_rand_int(s->rand));
+    } else if (what < 40) {             /* freeze_mode, mostly valid */
+        static const uint16_t vals[] = {
+            FREEZE_S3, FREEZE_UNFREEZE, FREEZE_S3, FREEZE_UNFREEZE,
+            0x0001, 0x0002, 0x0004, 0x8000, 0x8003, 0xffff,
+        };
+        cfg_write(d, COMMON_FREEZE_MODE, 2,
+                  vals[g_rand_int_range(s->rand, 0, ARRAY_SIZE(vals))]);
+        if (g_rand_boolean(s->rand)) {
+            check_device(s, d);
+            check_frozen_quiet(s, d);
+        }
+    } else if (what < 50) {             /* device_status in any order */
+        cfg_write(d, VIRTIO_PCI_COMMON_STATUS, 1,
+                  g_rand_int_range(s->rand, 0, 256));
+    } else if (what < 62) {
+        step_init(s, d);
+    } else if (what < 82) {             /* requests, valid or garbage */
+        step_publish(s, d, g_rand_int_range(s->rand, 0, 3) == 0);
+        kick(d, g_rand_int_range(s->rand, 0, 4) ? 0 :
+                g_rand_int_range(s->rand, 0, 0x10000));
+    } else if (what < 88) {             /* MSI-X vectors */
+        cfg_write(d, g_rand_boolean(s->rand) ? VIRTIO_PCI_COMMON_MSIX :
+                  VIRTIO_PCI_COMMON_Q_MSIX, 2,
+                  g_rand_int_range(s->rand, 0, 8) ?
+                  g_rand_int_range(s->rand, 0, 4) : 0xffff);
+    } else if (what < 94) {             /* driver reset */
+        cfg_write(d, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+    } else if (what < 96) {
+        check_frozen_quiet(s, d);
+    } else if (what < 99) {
+        step_s3(s, false);
+    } else {
+        step_s3(s, true);
+    }
+}
+
+static void test_random(void)
+{
+    static const struct {
+        const char *name;
+        const char *args;
+    } devices[] = {
+        { "virtio-blk-pci", "drive=drv0" },
+        { "virtio-net-pci", "netdev=net0" },
+        { "virtio-rng-pci", NULL },
+        { "virtio-gpu-pci", NULL },
+    };
+    const char *env_seed = g_getenv("QTEST_FREEZE_SEED");
+    const char *env_steps = g_getenv("QTEST_FREEZE_STEPS");
+    int steps = env_steps ? g_ascii_strtoll(env_steps, NULL, 10) : 10000;
+    g_autoptr(GString) args = g_string_new("-M pc -vga none "
+        "-drive if=none,id=drv0,driver=null-co,read-zeroes=on,size=32768 "
+        "-netdev hubport,id=net0,hubid=0");
+    RState s = { 0 };
+    int i;
+
+    s.seed = env_seed ? g_ascii_strtoull(env_seed, NULL, 0) : g_test_rand_int();
+    s.rand = g_rand_new_with_seed(s.seed);
+    g_test_message("freeze-random: seed %u, %d steps", s.seed, steps);
+
+    for (i = 0; i < ARRAY_SIZE(devices); i++) {
+        g_string_append_printf(args, " -device %s,addr=%d.0,freeze_mode=on%s%s",
+                               devices[i].name, 4 + i,
+                               devices[i].args ? "," : "",
+                               devices[i].args ? devices[i].args : "");
+    }
+    s.qts = qtest_init(args->str);
+    cur = &s;
+    qtest_add_abrt_handler(print_seed, &s);
+    pc_alloc_init(&s.alloc, s.qts, ALLOC_NO_FLAGS);
+    s.bus = qpci_new_pc(s.qts, &s.alloc);
+    for (i = 0; i < ARRAY_SIZE(devices); i++) {
+        QPCIAddress addr = { .devfn = QPCI_DEVFN(4 + i, 0) };
+        RDev *d = &s.devs[i];
+
+        d->name = devices[i].name;
+        d->slot = 4 + i;
+        d->dev = virtio_pci_new(s.bus, &addr);
+        g_assert_nonnull(d->dev);
+        qvirtio_pci_device_enable(d->dev);
+        d->ring = guest_alloc(&s.alloc, 16 * RING_SIZE + 2 * 4096);
+        d->buf = guest_alloc(&s.alloc, 4 * 512);
+        step_init(&s, d);
+    }
+
+    for (s.step = 0; s.step < steps; s.step++) {
+        one_step(&s);
+        for (i = 0; i < ARRAY_SIZE(s.devs); i++) {
+            check_device(&s, &s.devs[i]);
+        }
+    }
+    g_test_message("freeze-random: %d steps of seed %u passed: a device read"
+                   " frozen %u times, BUSY %u times; %u frozen devices were"
+                   " kicked and stayed quiet; %u S3 cycles, %u system"
+                   " resets", steps, s.seed, s.frozen_seen, s.busy_seen,
+                   s.quiet_checked, s.s3_done, s.resets_done);
+
+    cur = NULL;
+    qtest_remove_abrt_handler(&s);
+    for (i = 0; i < ARRAY_SIZE(s.devs); i++) {
+        g_free(s.devs[i].dev);
+    }
+    qpci_free_pc(s.bus);
+    alloc_destroy(&s.alloc);
+    g_rand_free(s.rand);
+    qtest_quit(s.qts);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+
+    if (qtest_has_machine("pc") && qtest_has_device("virtio-gpu-pci")) {
+        qtest_add_func("virtio-freeze/random", test_random);
+    }
+    return g_test_run();
+}
