@@ -36,8 +36,10 @@ rm -f "$dest"
 "$here/apt-sources.sh"
 # Debian revisions of the same upstream release come and go; take whichever
 # revision the source index lists for upstream $QEMU_VERSION.
+# (awk reads to the end: exiting early would kill apt-cache with SIGPIPE)
 ver=$(apt-cache showsrc qemu 2>/dev/null |
-      awk -v v="$QEMU_VERSION" '/^Version: / && index($2, ":" v "+") { print $2; exit }')
+      awk -v v="$QEMU_VERSION" '/^Version: / && index($2, ":" v "+") && !ver { ver = $2 }
+                                END { print ver }')
 if [ -z "$ver" ]; then
     echo "fetch-qemu: no Debian source package of qemu $QEMU_VERSION in the apt index" >&2
     echo "fetch-qemu: pass QEMU_TARBALL=/path/to/qemu-$QEMU_VERSION tarball instead" >&2
@@ -50,8 +52,9 @@ trap 'rm -rf "$tmp"' EXIT
 # superseded revision may already be gone from the archive, so their
 # download errors are not fatal: the checksum below is what counts.
 (cd "$tmp" && apt-get source -q --download-only "qemu=$ver" >"$tmp/log" 2>&1) || true
-orig=$(ls "$tmp"/qemu_"$QEMU_VERSION"*.orig.tar.* 2>/dev/null | head -n 1)
-if [ -z "$orig" ]; then
+origs=("$tmp"/qemu_"$QEMU_VERSION"*.orig.tar.*)
+orig=${origs[0]}
+if [ ! -f "$orig" ]; then
     cat "$tmp/log" >&2
     echo "fetch-qemu: the .orig tarball was not downloaded" >&2
     exit 1

@@ -23,15 +23,16 @@ print_only=0
 log() { echo "fetch-guest: $*" >&2; }
 
 installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
 }
 
 # The ABI is whatever the meta package currently depends on, e.g.
 # "linux-image-amd64 Depends: linux-image-6.1.0-56-amd64".
 resolve_abi() {
+    # (no early exit in the pipe: with pipefail a SIGPIPE would fail it)
     apt-cache depends linux-image-amd64 2>/dev/null |
         sed -n 's/^ *Depends: linux-image-\(6\.1\.[0-9]*-[0-9]*\)-amd64$/\1/p' |
-        head -n1
+        awk 'NR == 1 { print }'
 }
 
 # The newest installed 6.1 Debian kernel that has headers too (fallback when
