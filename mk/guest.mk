@@ -68,3 +68,8 @@ check-e2e: qemu guest-initramfs
 bench-s3: qemu guest-initramfs
 	@QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode bench --machine q35 \
 		--cycles $(BENCH_CYCLES)
+
+# The long guest run (issue: hardening): 100 S3 cycles on q35 and pc.
+.PHONY: check-e2e-long
+check-e2e-long:
+	@$(MAKE) --no-print-directory check-e2e E2E_CYCLES=100
