@@ -20,9 +20,11 @@ TARBALL := $(TOP)/downloads/qemu-10.0.2.tar.xz
 SERIES_OUT ?= $(BUILD)/series
 
 # ccache, through Debian's compiler links, when it is installed; paths
-# relative to the checkout, so that another clone hits the same cache.
+# relative to the checkout and the working directory left out of the hash
+# (-g would put it in), so that another clone hits the same cache.
 export PATH := $(if $(wildcard /usr/lib/ccache/cc),/usr/lib/ccache:)$(PATH)
 export CCACHE_BASEDIR := $(TOP)
+export CCACHE_NOHASHDIR := 1
 
 QEMU_CONFIGURE_FLAGS := \
 	--python=/usr/bin/python3 \
