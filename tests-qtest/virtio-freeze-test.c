@@ -772,13 +772,45 @@ static void fz_migrate(FzMachine *src, FzMachine *dst, const char *uri)
     }
 }
 
+/*
+ * Start a destination for @src with the same virtio-blk on @file,
+ * migrate, and move @b over: the source's allocator still describes
+ * guest memory.
+ */
+static void fz_migrate_blk(FzBlk *b, FzMachine *src, FzMachine *dst,
+                           const char *file, const char *tmpdir)
+{
+    g_autofree char *uri = g_strdup_printf("unix:%s/mig", tmpdir);
+
+    fz_machine_start(dst, src->machine,
+                     "-drive if=none,id=drv0,format=raw,file=%s "
+                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                     "freeze_mode=on -incoming %s", file, FZ_BLK_SLOT, uri);
+    fz_migrate(src, dst, uri);
+    b->qts = dst->qts;
+    b->dev->pdev->bus = dst->bus;
+}
+
+static void fz_migration_end(FzBlk *b, FzMachine *src, FzMachine *dst,
+                             const char *file, const char *tmpdir)
+{
+    g_autofree char *sock = g_strdup_printf("%s/mig", tmpdir);
+
+    b->qts = src->qts;
+    b->dev->pdev->bus = src->bus;
+    fz_blk_free(b);
+    fz_machine_stop(dst);
+    fz_machine_stop(src);
+    unlink(sock);
+    rmdir(tmpdir);
+    unlink(file);
+}
+
 static void test_migrate_frozen(const void *data)
 {
     const char *machine = data;
     g_autofree char *file = fz_drive_file();
     g_autofree char *tmpdir = g_dir_make_tmp("qtest-freeze-XXXXXX", NULL);
-    g_autofree char *sock = g_strdup_printf("%s/mig", tmpdir);
-    g_autofree char *uri = g_strdup_printf("unix:%s", sock);
     FzMachine src, dst;
     FzBlk b = { 0 };
     uint64_t req;
@@ -800,19 +832,7 @@ static void test_migrate_frozen(const void *data)
     gf = fz_driver_features_hi(b.dev);
     used_idx = fz_used_idx(&b);
 
-    fz_machine_start(&dst, machine,
-                     "-drive if=none,id=drv0,format=raw,file=%s "
-                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on "
-                     "-incoming %s", file, FZ_BLK_SLOT, uri);
-    fz_migrate(&src, &dst, uri);
-
-    /*
-     * The same device, now in the destination; the source's allocator
-     * still describes guest memory.
-     */
-    b.qts = dst.qts;
-    b.dev->pdev->bus = dst.bus;
+    fz_migrate_blk(&b, &src, &dst, file, tmpdir);
     g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3);
     g_assert_cmphex(fz_status(b.dev), ==, status);
     g_assert_cmphex(fz_driver_features_hi(b.dev), ==, gf);
@@ -822,14 +842,7 @@ static void test_migrate_frozen(const void *data)
     head = fz_blk_read(&b, 1, &req);
     fz_blk_wait_done(&b, head, req);
 
-    b.qts = src.qts;
-    b.dev->pdev->bus = src.bus;
-    fz_blk_free(&b);
-    fz_machine_stop(&dst);
-    fz_machine_stop(&src);
-    unlink(sock);
-    rmdir(tmpdir);
-    unlink(file);
+    fz_migration_end(&b, &src, &dst, file, tmpdir);
 }
 
 /*
@@ -844,8 +857,6 @@ static void test_migrate_busy(const void *data)
     const char *machine = data;
     g_autofree char *file = fz_drive_file();
     g_autofree char *tmpdir = g_dir_make_tmp("qtest-freeze-XXXXXX", NULL);
-    g_autofree char *sock = g_strdup_printf("%s/mig", tmpdir);
-    g_autofree char *uri = g_strdup_printf("unix:%s", sock);
     g_autofree char *st = NULL;
     FzMachine src, dst;
     FzBlk b = { 0 };
@@ -874,14 +885,7 @@ static void test_migrate_busy(const void *data)
     status = fz_status(b.dev);
     fz_isr(b.dev);
 
-    fz_machine_start(&dst, machine,
-                     "-drive if=none,id=drv0,format=raw,file=%s "
-                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on -incoming %s", file, FZ_BLK_SLOT, uri);
-    fz_migrate(&src, &dst, uri);
-
-    b.qts = dst.qts;
-    b.dev->pdev->bus = dst.bus;
+    fz_migrate_blk(&b, &src, &dst, file, tmpdir);
     g_free(st);
     st = fz_query_status(dst.qts);
     g_assert_cmpstr(st, !=, "running");
@@ -900,14 +904,7 @@ static void test_migrate_busy(const void *data)
     head = fz_blk_read(&b, 2, &req);
     fz_blk_wait_done(&b, head, req);
 
-    b.qts = src.qts;
-    b.dev->pdev->bus = src.bus;
-    fz_blk_free(&b);
-    fz_machine_stop(&dst);
-    fz_machine_stop(&src);
-    unlink(sock);
-    rmdir(tmpdir);
-    unlink(file);
+    fz_migration_end(&b, &src, &dst, file, tmpdir);
 }
 
 /* ---- benchmark (GLib perf mode: -m perf) ---------------------------- */
