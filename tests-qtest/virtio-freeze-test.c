@@ -907,6 +907,75 @@ static void test_migrate_busy(const void *data)
     fz_migration_end(&b, &src, &dst, file, tmpdir);
 }
 
+/*
+ * Hot-unplug (ACPI, pc) of a device that is frozen, frozen across S3, or
+ * in the middle of a freeze with a request in flight (kept by
+ * rerror=stop): no crash, and the machine goes on without it.
+ */
+static void fz_unplug_test(bool s3, bool busy)
+{
+    g_autofree char *file = fz_drive_file();
+    g_autofree char *st = NULL;
+    FzMachine m;
+    FzBlk b = { 0 };
+    uint64_t req;
+
+    fz_machine_start(&m, "pc",
+                     "-drive if=none,id=drv0,format=raw,rerror=stop,"
+                     "file.driver=blkdebug,file.image.filename=%s,"
+                     "file.inject-error.0.event=read_aio,"
+                     "file.inject-error.0.sector=1,"
+                     "file.inject-error.0.once=on "
+                     "-device virtio-blk-pci,id=blk0,drive=drv0,addr=%d.0,"
+                     "freeze_mode=on", file, FZ_BLK_SLOT);
+    fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
+
+    if (busy) {
+        fz_blk_read(&b, 1, &req);
+        qtest_qmp_eventwait(m.qts, "STOP");
+        fz_write(b.dev, FREEZE_S3);
+        g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
+    } else {
+        fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
+    }
+    if (s3) {
+        qpci_save_header(b.dev->pdev, &b.pci);
+        qtest_pc_suspend_s3(m.qts, m.bus, "pc");
+        qtest_pc_wakeup(m.qts);
+        qpci_restore_header(b.dev->pdev, &b.pci);
+        g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3);
+    }
+
+    qpci_unplug_acpi_device_test(m.qts, "blk0", FZ_BLK_SLOT);
+
+    /* The machine answers and runs on without the device */
+    if (busy) {
+        qtest_qmp_assert_success(m.qts, "{'execute': 'cont'}");
+    }
+    st = fz_query_status(m.qts);
+    g_assert_cmpstr(st, ==, "running");
+    g_assert_cmphex(qpci_config_readw(b.dev->pdev, PCI_VENDOR_ID), ==, 0xffff);
+
+    g_free(b.dev);
+    fz_machine_stop(&m);
+    unlink(file);
+}
+
+static void test_unplug_frozen(const void *data)
+{
+    fz_unplug_test(false, false);
+}
+
+static void test_unplug_frozen_s3(const void *data)
+{
+    fz_unplug_test(true, false);
+}
+
+static void test_unplug_busy(const void *data)
+{
+    fz_unplug_test(false, true);
+}
+
 /* ---- benchmark (GLib perf mode: -m perf) ---------------------------- */
 
 typedef struct FzSample {
@@ -1088,6 +1157,14 @@ static void register_freeze_tests(void)
 
     if (!qtest_has_device("virtio-blk-pci")) {
         return;
+    }
+    if (qtest_has_machine("pc")) {
+        qtest_add_data_func("virtio-freeze/blk/pc/unplug-frozen", NULL,
+                            test_unplug_frozen);
+        qtest_add_data_func("virtio-freeze/blk/pc/unplug-frozen-s3", NULL,
+                            test_unplug_frozen_s3);
+        qtest_add_data_func("virtio-freeze/blk/pc/unplug-busy", NULL,
+                            test_unplug_busy);
     }
     for (i = 0; i < ARRAY_SIZE(machines); i++) {
         if (!qtest_has_machine(machines[i])) {
