@@ -51,3 +51,22 @@ check-random-long: qemu
 	@cd $(QEMU_BUILD) && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
 		QTEST_FREEZE_STEPS=$(RANDOM_STEPS) $(if $(SEED),QTEST_FREEZE_SEED=$(SEED)) \
 		tests/qtest/virtio-freeze-random-test --tap -k
+
+# A second build tree with AddressSanitizer and UBSan; the series' qtests
+# and the upstream qos-test graph run in it, and any sanitizer report
+# fails the run.  Not part of make check (a second full build).
+ASAN_BUILD := $(BUILD)/asan
+ASAN_CONFIGURE_FLAGS := $(QEMU_CONFIGURE_FLAGS) --enable-asan --enable-ubsan
+.PHONY: check-asan
+check-asan: $(BUILD)/assembled.stamp
+	@mkdir -p $(ASAN_BUILD)
+	@test -f $(ASAN_BUILD)/config-host.mak || \
+		{ cd $(ASAN_BUILD) && $(QEMU_TREE)/configure $(ASAN_CONFIGURE_FLAGS) \
+			> $(BUILD)/configure-asan.log 2>&1; } || \
+		{ tail -30 $(BUILD)/configure-asan.log; exit 1; }
+	@$(NINJA) -C $(ASAN_BUILD) $(NINJA_TARGETS)
+	@$(MAKE) -s -C $(ASAN_BUILD) pc-bios/optionrom/all
+	@$(TOP)/scripts/link-firmware.sh $(ASAN_BUILD) >/dev/null
+	@ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
+	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		$(TOP)/scripts/run-qtests.sh $(ASAN_BUILD) $(QTESTS_OWN) $(QTESTS_UPSTREAM)
