@@ -44,12 +44,6 @@ bool virtio_freeze_stopped(VirtIODevice *vdev)
            VIRTIO_PCI_FREEZE_MODE_UNFREEZE;
 }
 
-bool virtio_freeze_frozen(VirtIODevice *vdev)
-{
-    return vdev->freeze.mode != VIRTIO_PCI_FREEZE_MODE_UNFREEZE &&
-           !virtio_freeze_busy(vdev);
-}
-
 uint16_t virtio_freeze_mode_read(VirtIODevice *vdev)
 {
     return vdev->freeze.target |
@@ -262,7 +256,7 @@ void virtio_freeze_cleanup(VirtIODevice *vdev)
 }
 
 /* Migration: sent only when there is freeze state to send. */
-bool virtio_freeze_vmstate_needed(void *opaque)
+static bool virtio_freeze_vmstate_needed(void *opaque)
 {
     VirtIODevice *vdev = opaque;
     int i;

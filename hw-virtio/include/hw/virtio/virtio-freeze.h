@@ -59,8 +59,6 @@ void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val);
  * on the way into or out of a frozen mode.
  */
 bool virtio_freeze_stopped(VirtIODevice *vdev);
-/* true once a frozen mode was acknowledged (and until unfreeze starts) */
-bool virtio_freeze_frozen(VirtIODevice *vdev);
 
 /*
  * Called by the core when a driver notification or a configuration
@@ -78,6 +76,5 @@ void virtio_freeze_latch_config(VirtIODevice *vdev);
 void virtio_freeze_poke(VirtIODevice *vdev);
 
 extern const VMStateDescription vmstate_virtio_freeze;
-bool virtio_freeze_vmstate_needed(void *opaque);
 
 #endif
