@@ -85,6 +85,7 @@ qemu: $(QEMU_BUILD)/config-host.mak $(BUILD)/assembled.stamp
 FORCE:
 
 include $(TOP)/mk/check.mk
+include $(TOP)/mk/fuzz.mk
 -include $(TOP)/mk/guest.mk
 
 clean:

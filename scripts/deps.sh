@@ -15,7 +15,7 @@ pkgs_build="build-essential pkg-config ninja-build git ccache flex bison
 pkgs_docs="python3-sphinx python3-sphinx-rtd-theme"
 pkgs_guest="busybox-static cpio kmod python3-pil"
 pkgs_asan="clang libclang-rt-14-dev"
-pkgs_fuzz="clang libclang-rt-14-dev"
+pkgs_fuzz="clang libclang-rt-14-dev llvm"
 
 want=()
 for set in "${@:-build}"; do

@@ -1,0 +1,47 @@
+# Coverage-guided fuzzing of freeze_mode (included from the top Makefile):
+# QEMU's own generic-fuzz target, libFuzzer, ASan and UBSan, clang from
+# Debian, on the generic-fuzz configs the series adds (patch 11).
+#
+#   make fuzz                  FUZZ_TIME seconds (default 1800) of wall time
+#                              over FUZZ_CONFIGS, FUZZ_JOBS at a time
+#   make fuzz-build            only build build/fuzz/qemu-fuzz-x86_64
+#   make fuzz-replay FUZZ_CONFIG=virtio-blk-freeze FUZZ_INPUT=crash-...
+#                              run one input again, with the qtest log
+#
+# Inputs libFuzzer keeps go to build/fuzz-out/CONFIG/corpus and a second
+# run goes on from them.  A second full build of QEMU (with clang).
+
+FUZZ_BUILD := $(BUILD)/fuzz
+FUZZ_OUT ?= $(BUILD)/fuzz-out
+FUZZ_TIME ?= 1800
+FUZZ_JOBS ?= 2
+FUZZ_CONFIGS ?= virtio-blk-freeze virtio-blk-freeze-throttled virtio-net-freeze virtio-rng-freeze virtio-gpu-freeze
+FUZZ_CONFIGURE_FLAGS := --cc=clang --cxx=clang++ --objcc=clang \
+	--python=/usr/bin/python3 --target-list=x86_64-softmmu \
+	--enable-fuzzing --enable-asan --enable-ubsan \
+	--enable-slirp --enable-pixman \
+	--disable-docs --disable-install-blobs --disable-plugins \
+	--disable-user --enable-trace-backends=log
+
+.PHONY: fuzz fuzz-build fuzz-replay
+fuzz-build: $(BUILD)/assembled.stamp
+	@$(TOP)/scripts/deps.sh build fuzz
+	@mkdir -p $(FUZZ_BUILD)
+	@echo '$(FUZZ_CONFIGURE_FLAGS)' | cmp -s - $(FUZZ_BUILD)/configure.flags || \
+		{ echo "configure (fuzz): $(FUZZ_CONFIGURE_FLAGS)"; \
+		  cd $(FUZZ_BUILD) && $(QEMU_TREE)/configure $(FUZZ_CONFIGURE_FLAGS) \
+			> $(BUILD)/configure-fuzz.log 2>&1 || \
+		  { tail -30 $(BUILD)/configure-fuzz.log; exit 1; }; \
+		  echo '$(FUZZ_CONFIGURE_FLAGS)' > $(FUZZ_BUILD)/configure.flags; }
+	@$(NINJA) -C $(FUZZ_BUILD) qemu-fuzz-x86_64
+	@$(TOP)/scripts/link-firmware.sh $(FUZZ_BUILD) >/dev/null
+
+fuzz: fuzz-build
+	@$(TOP)/scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_OUT) $(FUZZ_TIME) \
+		$(FUZZ_JOBS) $(FUZZ_CONFIGS)
+
+fuzz-replay: fuzz-build
+	@test -n "$(FUZZ_CONFIG)" -a -n "$(FUZZ_INPUT)" || \
+		{ echo "usage: make fuzz-replay FUZZ_CONFIG=name FUZZ_INPUT=file"; exit 2; }
+	@QTEST_LOG=1 FUZZ_SERIALIZE_QTEST=1 $(FUZZ_BUILD)/qemu-fuzz-x86_64 \
+		--fuzz-target=generic-fuzz-$(FUZZ_CONFIG) $(abspath $(FUZZ_INPUT))
