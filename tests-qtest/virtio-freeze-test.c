@@ -15,7 +15,9 @@
 #include "libqtest.h"
 #include "qemu/bswap.h"
 #include "qemu/module.h"
+#include "qemu/timer.h"
 #include "qobject/qdict.h"
+#include "standard-headers/linux/virtio_balloon.h"
 #include "standard-headers/linux/virtio_blk.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_pci.h"
@@ -976,6 +978,88 @@ static void test_unplug_busy(const void *data)
     fz_unplug_test(false, true);
 }
 
+/*
+ * Devices whose queues an iothread serves refuse FREEZE_S3: the write
+ * ends at once in UNFREEZE, and the device is not broken by it.
+ */
+static void test_refused_iothread(const void *data)
+{
+    const char *device = data;
+    FzMachine m;
+    FzBlk b = { 0 };
+
+    fz_machine_start(&m, "pc",
+                     "-object iothread,id=io0 "
+                     "-drive if=none,id=drv0,driver=null-co "
+                     "-device %s,iothread=io0,addr=%d.0,freeze_mode=on",
+                     device, FZ_BLK_SLOT);
+    fz_blk_find(&b, &m, FZ_BLK_SLOT);
+    fz_negotiate(b.dev, true);
+    qvirtio_set_driver_ok(&b.dev->vdev);
+
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_UNFREEZE);
+    g_assert_cmphex(fz_status(b.dev) & VIRTIO_CONFIG_S_NEEDS_RESET, ==, 0);
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+
+    fz_blk_free(&b);
+    fz_machine_stop(&m);
+}
+
+/*
+ * virtio-balloon keeps the statistics buffer until it wants statistics.
+ * FREEZE_S3 does not wait for it: the device gives it back unused and
+ * takes it again on unfreeze, and the next stats poll returns it.
+ */
+static void test_balloon_stats(const void *data)
+{
+    FzMachine m;
+    FzBlk b = { 0 };
+    QVirtioDevice *vdev;
+    struct virtio_balloon_stat stat = {
+        .tag = cpu_to_le16(VIRTIO_BALLOON_S_MEMFREE),
+        .val = cpu_to_le64(4096),
+    };
+    uint64_t addr;
+    uint32_t head;
+
+    fz_machine_start(&m, "pc", "-device virtio-balloon-pci,id=balloon0,"
+                     "addr=%d.0,freeze_mode=on", FZ_BLK_SLOT);
+    fz_blk_find(&b, &m, FZ_BLK_SLOT);
+    vdev = &b.dev->vdev;
+    qvirtio_start_device(vdev);
+    g_assert(qvirtio_get_features(vdev) & (1ull << VIRTIO_BALLOON_F_STATS_VQ));
+    qvirtio_set_features(vdev, (1ull << VIRTIO_F_VERSION_1) |
+                               (1ull << VIRTIO_F_FREEZE_MODE) |
+                               (1ull << VIRTIO_BALLOON_F_STATS_VQ));
+    b.vq = qvirtqueue_setup(vdev, &m.alloc, 2);
+    qvirtio_set_driver_ok(vdev);
+
+    /* The driver's first statistics buffer: the device keeps it */
+    addr = guest_alloc(&m.alloc, sizeof(stat));
+    qtest_memwrite(m.qts, addr, &stat, sizeof(stat));
+    head = qvirtqueue_add(m.qts, b.vq, addr, sizeof(stat), false, false);
+    qvirtqueue_kick(m.qts, vdev, b.vq, head);
+    g_assert_cmpint(fz_used_idx(&b), ==, 0);
+
+    /* Freezing does not wait for it, and does not use it */
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
+    g_assert_cmpint(fz_used_idx(&b), ==, 0);
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+
+    /* After unfreeze the device holds it again and returns it on a poll */
+    qtest_qmp_assert_success(m.qts, "{'execute': 'qom-set', 'arguments':"
+                             " {'path': '/machine/peripheral/balloon0',"
+                             "  'property': 'guest-stats-polling-interval',"
+                             "  'value': 1}}");
+    qtest_clock_step(m.qts, 2 * NANOSECONDS_PER_SECOND);
+    g_assert_cmpint(fz_used_idx(&b), ==, 1);
+    g_assert(qvirtqueue_get_buf(m.qts, b.vq, &head, NULL));
+
+    guest_free(&m.alloc, addr);
+    fz_blk_free(&b);
+    fz_machine_stop(&m);
+}
+
 /* ---- benchmark (GLib perf mode: -m perf) ---------------------------- */
 
 typedef struct FzSample {
@@ -1155,10 +1239,21 @@ static void register_freeze_tests(void)
     fz_register_on("virtio-net", fz_net_setup);
     fz_register_on("virtio-rng", NULL);
 
+    if (qtest_has_machine("pc") && qtest_has_device("virtio-balloon-pci")) {
+        qtest_add_data_func("virtio-freeze/balloon/pc/stats", NULL,
+                            test_balloon_stats);
+    }
+    if (qtest_has_machine("pc") && qtest_has_device("virtio-scsi-pci")) {
+        qtest_add_data_func("virtio-freeze/scsi/pc/refused-iothread",
+                            "virtio-scsi-pci", test_refused_iothread);
+    }
     if (!qtest_has_device("virtio-blk-pci")) {
         return;
     }
     if (qtest_has_machine("pc")) {
+        qtest_add_data_func("virtio-freeze/blk/pc/refused-iothread",
+                            "virtio-blk-pci,drive=drv0",
+                            test_refused_iothread);
         qtest_add_data_func("virtio-freeze/blk/pc/unplug-frozen", NULL,
                             test_unplug_frozen);
         qtest_add_data_func("virtio-freeze/blk/pc/unplug-frozen-s3", NULL,
