@@ -44,6 +44,11 @@ bool virtio_freeze_stopped(VirtIODevice *vdev)
            VIRTIO_PCI_FREEZE_MODE_UNFREEZE;
 }
 
+bool virtio_freeze_frozen(VirtIODevice *vdev)
+{
+    return qatomic_read(&vdev->freeze.mode) != VIRTIO_PCI_FREEZE_MODE_UNFREEZE;
+}
+
 uint16_t virtio_freeze_mode_read(VirtIODevice *vdev)
 {
     return vdev->freeze.target |

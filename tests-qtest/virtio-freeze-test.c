@@ -1006,6 +1006,68 @@ static void test_refused_iothread(const void *data)
 }
 
 /*
+ * A frozen device that its backend answers late: virtio-rng asked its
+ * EGD backend for entropy, the driver froze it (nothing is in flight,
+ * the request to the backend is not a buffer), then the entropy comes.
+ * The device takes no buffer and raises no interrupt; after unfreeze it
+ * asks again and fills the buffer.
+ */
+static void test_rng_late_entropy(const void *data)
+{
+    g_autofree char *tmpdir = g_dir_make_tmp("freeze-rng-XXXXXX", NULL);
+    g_autofree char *path = g_strdup_printf("%s/egd.sock", tmpdir);
+    static const uint8_t entropy[16] = { 0x5a };
+    uint8_t hdr[2];
+    FzMachine m;
+    FzBlk b = { 0 };
+    uint64_t addr;
+    uint32_t head, len;
+    int lfd, fd;
+
+    lfd = qtest_socket_server(path);
+    fz_machine_start(&m, "pc", "-chardev socket,id=egd,path=%s "
+                     "-object rng-egd,id=rng0,chardev=egd "
+                     "-device virtio-rng-pci,rng=rng0,addr=%d.0,"
+                     "freeze_mode=on", path, FZ_BLK_SLOT);
+    fd = accept(lfd, NULL, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
+
+    addr = guest_alloc(&m.alloc, sizeof(entropy));
+    head = qvirtqueue_add(m.qts, b.vq, addr, sizeof(entropy), true, false);
+    qvirtqueue_kick(m.qts, &b.dev->vdev, b.vq, head);
+    /* EGD "get entropy, blocking": 0x02, length */
+    g_assert_cmpint(read(fd, hdr, 2), ==, 2);
+    g_assert_cmphex(hdr[0], ==, 0x02);
+    g_assert_cmpint(hdr[1], ==, sizeof(entropy));
+
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
+    g_assert_cmphex(fz_isr(b.dev), ==, 0);
+    g_assert_cmpint(write(fd, entropy, sizeof(entropy)), ==, sizeof(entropy));
+    /* One main loop iteration takes both the entropy and this command */
+    qtest_qmp_assert_success(m.qts, "{'execute': 'query-status'}");
+    g_assert_cmphex(fz_isr(b.dev), ==, 0);
+    g_assert_cmpint(fz_used_idx(&b), ==, 0);
+
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    g_assert_cmpint(read(fd, hdr, 2), ==, 2);
+    g_assert_cmpint(hdr[1], ==, sizeof(entropy));
+    g_assert_cmpint(write(fd, entropy, sizeof(entropy)), ==, sizeof(entropy));
+    qvirtio_wait_used_elem(m.qts, &b.dev->vdev, b.vq, head, &len,
+                           FZ_TIMEOUT_US);
+    g_assert_cmpint(len, ==, sizeof(entropy));
+    g_assert_cmphex(qtest_readb(m.qts, addr), ==, 0x5a);
+
+    close(fd);
+    close(lfd);
+    unlink(path);
+    rmdir(tmpdir);
+    guest_free(&m.alloc, addr);
+    fz_blk_free(&b);
+    fz_machine_stop(&m);
+}
+
+/*
  * virtio-balloon keeps the statistics buffer until it wants statistics.
  * FREEZE_S3 does not wait for it: the device gives it back unused and
  * takes it again on unfreeze, and the next stats poll returns it.
@@ -1242,6 +1304,10 @@ static void register_freeze_tests(void)
     if (qtest_has_machine("pc") && qtest_has_device("virtio-balloon-pci")) {
         qtest_add_data_func("virtio-freeze/balloon/pc/stats", NULL,
                             test_balloon_stats);
+    }
+    if (qtest_has_machine("pc") && qtest_has_device("virtio-rng-pci")) {
+        qtest_add_data_func("virtio-freeze/rng/pc/late-entropy", NULL,
+                            test_rng_late_entropy);
     }
     if (qtest_has_machine("pc") && qtest_has_device("virtio-scsi-pci")) {
         qtest_add_data_func("virtio-freeze/scsi/pc/refused-iothread",

@@ -61,6 +61,12 @@ void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val);
 bool virtio_freeze_stopped(VirtIODevice *vdev);
 
 /*
+ * true once the device has entered a frozen mode (and until it has left
+ * it): it has nothing in flight and sends no used buffer notification.
+ */
+bool virtio_freeze_frozen(VirtIODevice *vdev);
+
+/*
  * Called by the core when a driver notification or a configuration
  * change arrives while the device is stopped: remember it for unfreeze.
  */
