@@ -18,6 +18,7 @@ import json, re, sys
 passed = failed = skipped = 0
 for line in open(sys.argv[1]):
     t = json.loads(line)
+    bad = 0
     for l in t.get("stdout", "").splitlines():
         m = re.match(r"(not ok|ok)\b(.*)", l)
         if not m:
@@ -27,7 +28,12 @@ for line in open(sys.argv[1]):
         elif m.group(1) == "ok":
             passed += 1
         else:
-            failed += 1
+            bad += 1
+    # A binary that crashed or timed out stopped before reporting the
+    # case it died in: count that case as failed.
+    if t["result"] not in ("OK", "SKIP", "EXPECTEDFAIL") and bad == 0:
+        bad = 1
+    failed += bad
     print("%-40s %s" % (t["name"], t["result"]))
 print("qtest: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
 PY
