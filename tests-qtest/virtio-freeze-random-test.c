@@ -10,6 +10,9 @@
  * state.  After every step it checks that QEMU answers, that freeze_mode
  * reads a defined value, that BUSY clears within a bound, and that a
  * frozen device neither changes its used ring nor raises an interrupt.
+ * virtio-blk's disk is throttled on the virtual clock, so its requests
+ * stay in flight until the checks step the clock and freezes go through
+ * BUSY.
  *
  * QTEST_FREEZE_SEED and QTEST_FREEZE_STEPS (default 10000) choose the
  * run; a failure prints the seed and the step that reproduce it.
@@ -186,20 +189,25 @@ static void step_init(RState *s, RDev *d)
 /*
  * Make a chain of descriptors available on queue 0: sane ones pointing
  * into the device's buffer, or garbage (any address, length, flags, next).
+ * A sane chain of three is a valid virtio-blk read: a 16-byte header, 512
+ * bytes of data, the status byte.  @n descriptors, or 1 to 3 if 0.
  */
-static void step_publish(RState *s, RDev *d, bool garbage)
+static void step_publish(RState *s, RDev *d, bool garbage, int n)
 {
     uint64_t desc = d->ring, avail = desc + AVAIL_OFF;
-    int n = g_rand_int_range(s->rand, 1, 4), i;
-    uint16_t head = g_rand_int_range(s->rand, 0, RING_SIZE);
-    uint16_t idx = qtest_readw(s->qts, avail + 2);
+    int i;
+    uint16_t head, idx = qtest_readw(s->qts, avail + 2);
+
+    n = n ? n : g_rand_int_range(s->rand, 1, 4);
+    head = g_rand_int_range(s->rand, 0, RING_SIZE);
 
     for (i = 0; i < n; i++) {
         uint16_t this = (head + i) % RING_SIZE;
         uint64_t addr = garbage ? ((uint64_t)g_rand_int(s->rand) << 12) ^
                                   g_rand_int(s->rand) :
                                   d->buf + 512 * i;
-        uint32_t len = garbage ? g_rand_int(s->rand) : 512;
+        uint32_t len = garbage ? g_rand_int(s->rand) :
+                       i == 0 ? 16 : i + 1 < n ? 512 : 1;
         uint16_t flags = garbage ? g_rand_int(s->rand) & 0xffff :
                          (i + 1 < n ? 1 : 0) | (i ? 2 : 0);
         uint16_t next = garbage ? g_rand_int(s->rand) & 0xffff :
@@ -257,7 +265,7 @@ static void check_device(RState *s, RDev *d)
     s->busy_seen += !!(v & FREEZE_BUSY);
     while (v & FREEZE_BUSY) {
         g_assert_cmpint(++polls, <, BUSY_BOUND);
-        qtest_clock_step(s->qts, 1000 * 1000);
+        qtest_clock_step_next(s->qts);
         v = freeze_read(d);
         g_assert_true(mode_defined(v));
     }
@@ -278,7 +286,7 @@ static void check_frozen_quiet(RState *s, RDev *d)
     s->quiet_checked++;
     isr_read(d);
     before = used_idx(s, d);
-    step_publish(s, d, g_rand_boolean(s->rand));
+    step_publish(s, d, g_rand_boolean(s->rand), 0);
     kick(d, 0);
     qtest_clock_step(s->qts, 10 * 1000 * 1000);
     g_assert_cmphex(freeze_read(d), ==, FREEZE_S3);
@@ -292,7 +300,14 @@ static void one_step(RState *s)
     int what = g_rand_int_range(s->rand, 0, 100);
     int f;
 
-    if (what < 25) {                    /* any value to any field */
+    if (what < 3) {                     /* freeze with requests in flight */
+        step_init(s, d);
+        step_publish(s, d, false, 3);
+        kick(d, 0);
+        step_publish(s, d, false, 3);
+        kick(d, 0);
+        cfg_write(d, COMMON_FREEZE_MODE, 2, FREEZE_S3);
+    } else if (what < 25) {             /* any value to any field */
         f = g_rand_int_range(s->rand, 0, ARRAY_SIZE(fields));
         cfg_write(d, fields[f].off, fields[f].size, g_rand_int(s->rand));
     } else if (what < 40) {             /* freeze_mode, mostly valid */
@@ -312,7 +327,7 @@ static void one_step(RState *s)
     } else if (what < 62) {
         step_init(s, d);
     } else if (what < 82) {             /* requests, valid or garbage */
-        step_publish(s, d, g_rand_int_range(s->rand, 0, 3) == 0);
+        step_publish(s, d, g_rand_int_range(s->rand, 0, 3) == 0, 0);
         kick(d, g_rand_int_range(s->rand, 0, 4) ? 0 :
                 g_rand_int_range(s->rand, 0, 0x10000));
     } else if (what < 88) {             /* MSI-X vectors */
@@ -337,7 +352,7 @@ static void test_random(void)
         const char *name;
         const char *args;
     } devices[] = {
-        { "virtio-blk-pci", "drive=drv0" },
+        { "virtio-blk-pci", "drive=drv0,id=blk0" },
         { "virtio-net-pci", "netdev=net0" },
         { "virtio-rng-pci", NULL },
         { "virtio-gpu-pci", NULL },
@@ -362,6 +377,16 @@ static void test_random(void)
                                devices[i].args ? devices[i].args : "");
     }
     s.qts = qtest_init(args->str);
+    /*
+     * Throttle the disk.  Set up now rather than on the command line, the
+     * throttle group runs on the virtual clock under qtest: requests stay
+     * in flight until check_device() steps the clock, so freezes go
+     * through BUSY, the same way for the same seed.
+     */
+    qtest_qmp_assert_success(s.qts, "{'execute': 'block_set_io_throttle',"
+        " 'arguments': {'id': '/machine/peripheral/blk0/virtio-backend',"
+        " 'bps': 0, 'bps_rd': 0, 'bps_wr': 0,"
+        " 'iops': 10, 'iops_rd': 0, 'iops_wr': 0}}");
     cur = &s;
     qtest_add_abrt_handler(print_seed, &s);
     pc_alloc_init(&s.alloc, s.qts, ALLOC_NO_FLAGS);

@@ -400,6 +400,37 @@ static void test_graph_round_trip(void *obj, void *data,
     guest_free(alloc, backing);
 }
 
+/*
+ * A command shorter than its header gets an error response: it does not
+ * stay at the head of the control queue, where it would hold up every
+ * command behind it and every freeze for good.
+ */
+static void test_graph_short_command(void *obj, void *data,
+                                     QGuestAllocator *alloc)
+{
+    QVirtioGpu *gpu = obj;
+    QVirtioPCIDevice *dev = container_of(gpu->vdev, QVirtioPCIDevice, vdev);
+    uint64_t backing = guest_alloc(alloc, GF_SIZE);
+    struct virtio_gpu_ctrl_hdr hdr = {
+        .type = cpu_to_le32(VIRTIO_GPU_CMD_GET_DISPLAY_INFO),
+    };
+    QVirtioGpuCmd *cmd;
+
+    qvirtio_gpu_init(gpu, gpu->vdev, gpu->qts, alloc,
+                     1ull << VIRTIO_F_FREEZE_MODE);
+    cmd = qvirtio_gpu_cmd_add(gpu, &hdr, 16, sizeof(hdr));
+    qvirtio_gpu_cmd_kick(gpu, cmd);
+    gf_freeze(dev, FREEZE_S3);
+    g_assert_cmphex(qvirtio_gpu_cmd_wait(gpu, cmd, NULL), ==,
+                    VIRTIO_GPU_RESP_ERR_UNSPEC);
+    gf_freeze(dev, FREEZE_UNFREEZE);
+
+    /* The queue goes on */
+    gf_draw(gpu, backing, 4);
+    qvirtio_gpu_cleanup(gpu);
+    guest_free(alloc, backing);
+}
+
 /* ---- registration --------------------------------------------------- */
 
 static void register_gpu_freeze_tests(void)
@@ -425,6 +456,8 @@ static void register_gpu_freeze_tests(void)
 
     qos_add_test("freeze-mode/round-trip", "virtio-gpu",
                  test_graph_round_trip, &opts);
+    qos_add_test("freeze-mode/short-command", "virtio-gpu",
+                 test_graph_short_command, &opts);
 
     for (i = 0; i < ARRAY_SIZE(cases); i++) {
         if (!qtest_has_machine(cases[i].machine) ||

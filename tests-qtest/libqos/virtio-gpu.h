@@ -55,7 +55,8 @@ void qvirtio_gpu_cleanup(QVirtioGpu *gpu);
 
 /*
  * Put a command on the control queue without making it available;
- * qvirtio_gpu_cmd_kick() does.  @req starts with a virtio_gpu_ctrl_hdr.
+ * qvirtio_gpu_cmd_kick() does.  @req starts with a virtio_gpu_ctrl_hdr
+ * (or is shorter than one, to see what the device does with that).
  */
 QVirtioGpuCmd *qvirtio_gpu_cmd_add(QVirtioGpu *gpu, const void *req,
                                    size_t req_len, size_t resp_len);
