@@ -37,7 +37,8 @@ QEMU_CONFIGURE_FLAGS := \
 # What `make` builds in the QEMU tree
 NINJA_TARGETS := qemu-system-x86_64 qemu-img storage-daemon/qemu-storage-daemon \
 	tests/qtest/qos-test tests/qtest/virtio-freeze-test \
-	tests/qtest/virtio-gpu-freeze-test tests/qtest/virtio-freeze-random-test
+	tests/qtest/virtio-gpu-freeze-test tests/qtest/virtio-freeze-random-test \
+	tests/qtest/virtio-freeze-types-test
 
 SERIES_INPUTS := $(TOP)/patches/series $(wildcard $(TOP)/patches/*.patch) \
 	$(shell find $(TOP)/hw-virtio $(TOP)/tests-qtest -type f 2>/dev/null) \

@@ -20,6 +20,7 @@
 #include "qemu/osdep.h"
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
+#include "qapi/error.h"
 #include "migration/vmstate.h"
 #include "hw/virtio/virtio.h"
 #include "hw/virtio/virtio-freeze.h"
@@ -28,31 +29,30 @@
 
 static bool virtio_freeze_mode_valid(uint16_t val)
 {
-    return val == VIRTIO_PCI_FREEZE_MODE_UNFREEZE ||
-           val == VIRTIO_PCI_FREEZE_MODE_FREEZE_S3;
+    return val == VIRTIO_FREEZE_MODE_UNFREEZE ||
+           val == VIRTIO_FREEZE_MODE_FREEZE_S3;
 }
 
-static bool virtio_freeze_busy(VirtIODevice *vdev)
+static bool virtio_freeze_mode_busy(VirtIODevice *vdev)
 {
     return vdev->freeze.mode != vdev->freeze.target;
 }
 
 bool virtio_freeze_stopped(VirtIODevice *vdev)
 {
-    return (qatomic_read(&vdev->freeze.mode) |
-            qatomic_read(&vdev->freeze.target)) !=
-           VIRTIO_PCI_FREEZE_MODE_UNFREEZE;
+    return (vdev->freeze.mode | vdev->freeze.target) !=
+           VIRTIO_FREEZE_MODE_UNFREEZE;
 }
 
 bool virtio_freeze_frozen(VirtIODevice *vdev)
 {
-    return qatomic_read(&vdev->freeze.mode) != VIRTIO_PCI_FREEZE_MODE_UNFREEZE;
+    return vdev->freeze.mode != VIRTIO_FREEZE_MODE_UNFREEZE;
 }
 
 uint16_t virtio_freeze_mode_read(VirtIODevice *vdev)
 {
     return vdev->freeze.target |
-           (virtio_freeze_busy(vdev) ? VIRTIO_PCI_FREEZE_MODE_BUSY : 0);
+           (virtio_freeze_mode_busy(vdev) ? VIRTIO_FREEZE_MODE_BUSY : 0);
 }
 
 /* Requests the device took from its virtqueues and did not complete yet */
@@ -73,21 +73,25 @@ static bool virtio_freeze_requests_pending(VirtIODevice *vdev)
 }
 
 /*
- * Unfreeze: serve what was latched while the device was stopped.  With
- * ioeventfd the notification is handed to the queue's handler, which runs
- * from the event loop.
+ * Unfreeze: serve what was latched while the device was stopped.  A
+ * frozen device did not write the notification suppression fields of its
+ * rings (virtio_queue_set_notification() only recorded what the device
+ * wanted), so write them now.  With ioeventfd the notification is handed
+ * to the queue's handler, which runs from the event loop.
  */
 static void virtio_freeze_resume_queues(VirtIODevice *vdev)
 {
     int i;
 
     for (i = 0; i < VIRTIO_QUEUE_MAX; i++) {
+        VirtQueue *vq = virtio_get_queue(vdev, i);
         bool kicked = vdev->freeze.kicked[i / 8] & BIT(i % 8);
 
         if (virtio_queue_get_num(vdev, i) == 0) {
             continue;
         }
-        if (kicked || !virtio_queue_empty(virtio_get_queue(vdev, i))) {
+        virtio_queue_set_notification(vq, virtio_queue_get_notification(vq));
+        if (kicked || !virtio_queue_empty(vq)) {
             virtio_queue_notify(vdev, i);
         }
     }
@@ -104,7 +108,7 @@ static void virtio_freeze_try_complete(VirtIODevice *vdev, bool visible)
     VirtioDeviceClass *vdc = VIRTIO_DEVICE_GET_CLASS(vdev);
     uint16_t mode = vdev->freeze.target;
 
-    if (!virtio_freeze_busy(vdev)) {
+    if (!virtio_freeze_mode_busy(vdev)) {
         return;
     }
     if (virtio_freeze_requests_pending(vdev)) {
@@ -112,8 +116,8 @@ static void virtio_freeze_try_complete(VirtIODevice *vdev, bool visible)
         return;
     }
 
-    qatomic_set(&vdev->freeze.mode, mode);
-    if (mode == VIRTIO_PCI_FREEZE_MODE_UNFREEZE) {
+    vdev->freeze.mode = mode;
+    if (mode == VIRTIO_FREEZE_MODE_UNFREEZE) {
         virtio_freeze_resume_queues(vdev);
     }
     if (vdc->freeze_end) {
@@ -121,7 +125,7 @@ static void virtio_freeze_try_complete(VirtIODevice *vdev, bool visible)
     }
     trace_virtio_freeze_complete(vdev, mode, visible);
 
-    if (mode == VIRTIO_PCI_FREEZE_MODE_UNFREEZE &&
+    if (mode == VIRTIO_FREEZE_MODE_UNFREEZE &&
         vdev->freeze.config_latched) {
         /* The latched change is the notification the driver waits for */
         vdev->freeze.config_latched = false;
@@ -144,39 +148,53 @@ static void virtio_freeze_bh(void *opaque)
 
 void virtio_freeze_poke(VirtIODevice *vdev)
 {
-    if (vdev->freeze.bh && qatomic_read(&vdev->freeze.mode) !=
-                           qatomic_read(&vdev->freeze.target)) {
+    /* Called on every completion, by devices in any thread: be quick */
+    if (likely(!virtio_freeze_mode_busy(vdev))) {
+        return;
+    }
+    assert(bql_locked());
+    if (vdev->freeze.bh) {
         qemu_bh_schedule(vdev->freeze.bh);
     }
 }
 
-/* Can this device keep its state across a freeze at all? */
-static bool virtio_freeze_supported(VirtIODevice *vdev, uint16_t val)
+bool virtio_freeze_check(VirtIODevice *vdev, Error **errp)
 {
     VirtioDeviceClass *vdc = VIRTIO_DEVICE_GET_CLASS(vdev);
     struct vhost_dev *hdev = vdc->get_vhost ? vdc->get_vhost(vdev) : NULL;
 
-    /*
-     * A vhost back-end runs the rings itself: QEMU can neither hold its
-     * requests nor latch its notifications.
-     */
-    if (val != VIRTIO_PCI_FREEZE_MODE_UNFREEZE &&
-        (vdev->vhost_started || (hdev && hdev->vhost_ops))) {
+    if (!vdc->freeze_capable) {
+        error_setg(errp, "freeze_mode is not supported by device type %s",
+                   object_get_typename(OBJECT(vdev)));
+        error_append_hint(errp, "Only the device types listed in "
+                          "docs/system/devices/virtio-freeze-mode.rst keep "
+                          "their state while frozen.\n");
         return false;
     }
-    return !vdc->freeze_begin || vdc->freeze_begin(vdev, val);
+    /*
+     * A vhost, vhost-user or vDPA back-end runs the rings itself: QEMU can
+     * neither hold its requests nor keep it off the rings while frozen.
+     */
+    if (vdev->vhost_started || (hdev && hdev->vhost_ops)) {
+        error_setg(errp, "freeze_mode is not supported by %s with a vhost "
+                   "back-end", object_get_typename(OBJECT(vdev)));
+        return false;
+    }
+    return !vdc->freeze_check || vdc->freeze_check(vdev, errp);
 }
 
 void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val)
 {
+    VirtioDeviceClass *vdc = VIRTIO_DEVICE_GET_CLASS(vdev);
     uint16_t old = vdev->freeze.mode;
 
+    assert(bql_locked());
     if (!virtio_vdev_has_feature(vdev, VIRTIO_F_FREEZE_MODE) ||
         !(vdev->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
         trace_virtio_freeze_ignored(vdev, val, "feature not negotiated");
         return;
     }
-    if (virtio_freeze_busy(vdev)) {
+    if (virtio_freeze_mode_busy(vdev)) {
         trace_virtio_freeze_ignored(vdev, val, "transition in progress");
         return;
     }
@@ -190,20 +208,26 @@ void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val)
     if (val == old) {
         return;
     }
-    if (val != VIRTIO_PCI_FREEZE_MODE_UNFREEZE &&
+    /* A device that is not live has nothing to freeze */
+    if (val != VIRTIO_FREEZE_MODE_UNFREEZE &&
+        !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+        trace_virtio_freeze_ignored(vdev, val, "DRIVER_OK not set");
+        return;
+    }
+    if (val != VIRTIO_FREEZE_MODE_UNFREEZE &&
         (vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET)) {
         trace_virtio_freeze_ignored(vdev, val, "device needs reset");
         return;
     }
-    if (!virtio_freeze_supported(vdev, val)) {
+    if (vdc->freeze_begin && !vdc->freeze_begin(vdev, val)) {
         trace_virtio_freeze_refused(vdev, val, old);
-        if (val == VIRTIO_PCI_FREEZE_MODE_UNFREEZE) {
+        if (val == VIRTIO_FREEZE_MODE_UNFREEZE) {
             /*
              * Unfreeze is not refused: the device leaves the frozen mode
              * and tells the driver that it needs a reset.
              */
-            qatomic_set(&vdev->freeze.target, val);
-            qatomic_set(&vdev->freeze.mode, val);
+            vdev->freeze.target = val;
+            vdev->freeze.mode = val;
             virtio_error(vdev, "cannot resume from freeze_mode 0x%x", old);
         }
         return;
@@ -214,14 +238,15 @@ void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val)
      * From here on virtqueue_pop() finds nothing and driver notifications
      * are latched: the requests in flight are the ones to wait for.
      */
-    qatomic_set(&vdev->freeze.target, val);
+    vdev->freeze.target = val;
     virtio_freeze_try_complete(vdev, false);
 }
 
 void virtio_freeze_latch_kick(VirtIODevice *vdev, int n)
 {
+    assert(bql_locked());
     trace_virtio_freeze_latch_kick(vdev, n);
-    qatomic_or(&vdev->freeze.kicked[n / 8], BIT(n % 8));
+    vdev->freeze.kicked[n / 8] |= BIT(n % 8);
 }
 
 void virtio_freeze_latch_config(VirtIODevice *vdev)
@@ -232,15 +257,15 @@ void virtio_freeze_latch_config(VirtIODevice *vdev)
 
 void virtio_freeze_reset(VirtIODevice *vdev)
 {
-    if (vdev->freeze.mode != VIRTIO_PCI_FREEZE_MODE_UNFREEZE ||
-        virtio_freeze_busy(vdev)) {
+    if (vdev->freeze.mode != VIRTIO_FREEZE_MODE_UNFREEZE ||
+        virtio_freeze_mode_busy(vdev)) {
         trace_virtio_freeze_reset(vdev, vdev->freeze.mode, vdev->freeze.target);
     }
     if (vdev->freeze.bh) {
         qemu_bh_cancel(vdev->freeze.bh);
     }
-    qatomic_set(&vdev->freeze.mode, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
-    qatomic_set(&vdev->freeze.target, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
+    vdev->freeze.mode = VIRTIO_FREEZE_MODE_UNFREEZE;
+    vdev->freeze.target = VIRTIO_FREEZE_MODE_UNFREEZE;
     vdev->freeze.config_latched = false;
     memset(vdev->freeze.kicked, 0, sizeof(vdev->freeze.kicked));
 }
@@ -280,12 +305,29 @@ static bool virtio_freeze_vmstate_needed(void *opaque)
 static int virtio_freeze_post_load(void *opaque, int version_id)
 {
     VirtIODevice *vdev = opaque;
+    Error *local_err = NULL;
 
     if (!virtio_freeze_mode_valid(vdev->freeze.mode) ||
         !virtio_freeze_mode_valid(vdev->freeze.target)) {
         error_report("virtio: invalid freeze_mode 0x%x/0x%x in the "
                      "migration stream", vdev->freeze.mode,
                      vdev->freeze.target);
+        return -EINVAL;
+    }
+    /*
+     * The source had the device frozen, in transition or with something
+     * latched: that needs the feature negotiated, and a device here that
+     * can keep the contract.
+     */
+    if (!virtio_vdev_has_feature(vdev, VIRTIO_F_FREEZE_MODE) ||
+        !(vdev->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
+        error_report("%s: freeze_mode state in the migration stream, but "
+                     "the feature was not negotiated", vdev->name);
+        return -EINVAL;
+    }
+    if (!virtio_freeze_check(vdev, &local_err)) {
+        error_reportf_err(local_err, "%s: cannot load freeze_mode state: ",
+                          vdev->name);
         return -EINVAL;
     }
     /* A transition in progress completes on the destination. */

@@ -19,9 +19,13 @@ MSI-X table, MSI-X PBA, then the virtio capabilities of BAR4 in address
 order: common, ISR, device (if the device type has a config space),
 notify.  `make fuzz` checks afterwards that the run covered
 virtio_freeze_mode_write(), which it cannot do unless these are right.
+
+The register offsets and values come from the assembled QEMU tree's
+include/standard-headers (build/qemu, or $QEMU_TREE).
 """
 
 import os
+import re
 import struct
 import sys
 
@@ -31,19 +35,48 @@ OP_READ, OP_WRITE, OP_PCI_READ, OP_PCI_WRITE = 2, 3, 4, 5
 OP_ADD_DMA_PATTERN, OP_CLEAR_DMA_PATTERNS, OP_CLOCK_STEP = 7, 8, 9
 BYTE, WORD, LONG, QUAD = 0, 1, 2, 3
 
-# struct virtio_pci_common_cfg, plus freeze_mode at 64
-DFSELECT, DF, GFSELECT, GF = 0x00, 0x04, 0x08, 0x0c
-MSIX_CONFIG, STATUS = 0x10, 0x14
-Q_SELECT, Q_SIZE, Q_MSIX, Q_ENABLE = 0x16, 0x18, 0x1a, 0x1c
-Q_DESCLO, Q_DESCHI, Q_AVAILLO, Q_AVAILHI, Q_USEDLO, Q_USEDHI = \
-    0x20, 0x24, 0x28, 0x2c, 0x30, 0x34
-Q_RESET = 0x3a
-FREEZE_MODE = 0x40
 
-UNFREEZE, FREEZE_S3, BUSY = 0x0000, 0x0003, 0x8000
-ACK, DRIVER, FEATURES_OK, DRIVER_OK = 1, 2, 8, 4
-# In the high feature word: VIRTIO_F_VERSION_1 (32), VIRTIO_F_FREEZE_MODE (45)
-FEATURES_HI = (1 << 0) | (1 << 13)
+
+def header_defines(*names):
+    """The numeric #defines of QEMU's standard-headers: the one place the
+    register layout and the freeze_mode constants are written down."""
+    tree = os.environ.get("QEMU_TREE",
+                          os.path.join(os.path.dirname(os.path.dirname(
+                              os.path.abspath(__file__))), "build", "qemu"))
+    defs = {}
+    for name in names:
+        path = os.path.join(tree, "include", "standard-headers", "linux", name)
+        with open(path) as f:
+            for line in f:
+                m = re.match(r"#define\s+(\w+)\s+(0x[0-9a-fA-F]+|\d+)\b", line)
+                if m:
+                    defs[m.group(1)] = int(m.group(2), 0)
+    return defs
+
+
+H = header_defines("virtio_pci.h", "virtio_config.h")
+# struct virtio_pci_common_cfg, freeze_mode included
+DFSELECT, DF = H["VIRTIO_PCI_COMMON_DFSELECT"], H["VIRTIO_PCI_COMMON_DF"]
+GFSELECT, GF = H["VIRTIO_PCI_COMMON_GFSELECT"], H["VIRTIO_PCI_COMMON_GF"]
+MSIX_CONFIG, STATUS = H["VIRTIO_PCI_COMMON_MSIX"], H["VIRTIO_PCI_COMMON_STATUS"]
+Q_SELECT, Q_SIZE = H["VIRTIO_PCI_COMMON_Q_SELECT"], H["VIRTIO_PCI_COMMON_Q_SIZE"]
+Q_MSIX, Q_ENABLE = H["VIRTIO_PCI_COMMON_Q_MSIX"], H["VIRTIO_PCI_COMMON_Q_ENABLE"]
+Q_DESCLO, Q_DESCHI = H["VIRTIO_PCI_COMMON_Q_DESCLO"], H["VIRTIO_PCI_COMMON_Q_DESCHI"]
+Q_AVAILLO = H["VIRTIO_PCI_COMMON_Q_AVAILLO"]
+Q_AVAILHI = H["VIRTIO_PCI_COMMON_Q_AVAILHI"]
+Q_USEDLO, Q_USEDHI = H["VIRTIO_PCI_COMMON_Q_USEDLO"], H["VIRTIO_PCI_COMMON_Q_USEDHI"]
+Q_RESET = H["VIRTIO_PCI_COMMON_Q_RESET"]
+FREEZE_MODE = H["VIRTIO_PCI_COMMON_FREEZE_MODE"]
+
+UNFREEZE = H["VIRTIO_PCI_FREEZE_MODE_UNFREEZE"]
+FREEZE_S3 = H["VIRTIO_PCI_FREEZE_MODE_FREEZE_S3"]
+BUSY = H["VIRTIO_PCI_FREEZE_MODE_BUSY"]
+ACK, DRIVER = H["VIRTIO_CONFIG_S_ACKNOWLEDGE"], H["VIRTIO_CONFIG_S_DRIVER"]
+FEATURES_OK = H["VIRTIO_CONFIG_S_FEATURES_OK"]
+DRIVER_OK = H["VIRTIO_CONFIG_S_DRIVER_OK"]
+# The high feature word: VIRTIO_F_VERSION_1 and VIRTIO_F_FREEZE_MODE
+FEATURES_HI = (1 << (H["VIRTIO_F_VERSION_1"] - 32)) | \
+    (1 << (H["VIRTIO_F_FREEZE_MODE"] - 32))
 
 # config: (common, isr, notify region index, number of queues,
 #          low feature word the seeds accept)

@@ -33,15 +33,17 @@
 #include "libqos/virtio-pci.h"
 #include "libqos/pc-s3.h"
 
-#define VIRTIO_F_FREEZE_MODE    45
-#define COMMON_FREEZE_MODE      64
-#define FREEZE_UNFREEZE         0x0000
-#define FREEZE_S3               0x0003
-#define FREEZE_BUSY             0x8000
+/* Short names for the register values (standard-headers/linux/virtio_pci.h) */
+#define FREEZE_UNFREEZE         VIRTIO_PCI_FREEZE_MODE_UNFREEZE
+#define FREEZE_S3               VIRTIO_PCI_FREEZE_MODE_FREEZE_S3
+#define FREEZE_BUSY             VIRTIO_PCI_FREEZE_MODE_BUSY
+#define COMMON_FREEZE_MODE      VIRTIO_PCI_COMMON_FREEZE_MODE
 #define RING_SIZE               16
 #define BUSY_BOUND              2000    /* reads until BUSY must clear */
 #define AVAIL_OFF               (16 * RING_SIZE)
 #define USED_OFF                ROUND_UP(AVAIL_OFF + 6 + 2 * RING_SIZE, 4)
+#define RING_BYTES              (16 * RING_SIZE + 2 * 4096)
+#define BUF_BYTES               (4 * 512)
 
 typedef struct RDev {
     const char *name;
@@ -118,11 +120,6 @@ static uint8_t isr_read(RDev *d)
     return qpci_io_readb(d->dev->pdev, d->dev->bar, d->dev->isr_cfg_offset);
 }
 
-static uint16_t used_idx(RState *s, RDev *d)
-{
-    return qtest_readw(s->qts, d->ring + USED_OFF + 2);
-}
-
 static void kick(RDev *d, uint16_t queue)
 {
     uint32_t off;
@@ -171,7 +168,7 @@ static void step_init(RState *s, RDev *d)
               (1u << (VIRTIO_F_FREEZE_MODE - 32)));
     cfg_write(d, VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE |
               VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
-    qtest_memset(s->qts, d->ring, 0, 16 * RING_SIZE + 2 * 4096);
+    qtest_memset(s->qts, d->ring, 0, RING_BYTES);
     cfg_write(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
     cfg_write(d, VIRTIO_PCI_COMMON_Q_SIZE, 2, RING_SIZE);
     cfg_write(d, VIRTIO_PCI_COMMON_Q_DESCLO, 4, desc);
@@ -273,24 +270,33 @@ static void check_device(RState *s, RDev *d)
 
 /*
  * A frozen device touches no virtqueue memory and raises no interrupt:
- * kick it and look.  (Reading the ISR clears it; the device raised
- * nothing while frozen, so there is nothing to lose.)
+ * kick it and look at the whole ring (descriptors, available ring with
+ * used_event, used ring with its flags and avail_event) and the buffers,
+ * byte for byte.  (Reading the ISR clears it; the device raised nothing
+ * while frozen, so there is nothing to lose.)
  */
 static void check_frozen_quiet(RState *s, RDev *d)
 {
-    uint16_t before;
+    uint8_t ring[2][RING_BYTES], buf[2][BUF_BYTES];
+    int i;
 
     if (freeze_read(d) != FREEZE_S3) {
         return;
     }
     s->quiet_checked++;
     isr_read(d);
-    before = used_idx(s, d);
     step_publish(s, d, g_rand_boolean(s->rand), 0);
-    kick(d, 0);
-    qtest_clock_step(s->qts, 10 * 1000 * 1000);
+    for (i = 0; i < 2; i++) {
+        qtest_memread(s->qts, d->ring, ring[i], RING_BYTES);
+        qtest_memread(s->qts, d->buf, buf[i], BUF_BYTES);
+        if (i == 0) {
+            kick(d, 0);
+            qtest_clock_step(s->qts, 10 * 1000 * 1000);
+        }
+    }
     g_assert_cmphex(freeze_read(d), ==, FREEZE_S3);
-    g_assert_cmpint(used_idx(s, d), ==, before);
+    g_assert_cmpmem(ring[0], RING_BYTES, ring[1], RING_BYTES);
+    g_assert_cmpmem(buf[0], BUF_BYTES, buf[1], BUF_BYTES);
     g_assert_cmphex(isr_read(d), ==, 0);
 }
 
@@ -400,8 +406,8 @@ static void test_random(void)
         d->dev = virtio_pci_new(s.bus, &addr);
         g_assert_nonnull(d->dev);
         qvirtio_pci_device_enable(d->dev);
-        d->ring = guest_alloc(&s.alloc, 16 * RING_SIZE + 2 * 4096);
-        d->buf = guest_alloc(&s.alloc, 4 * 512);
+        d->ring = guest_alloc(&s.alloc, RING_BYTES);
+        d->buf = guest_alloc(&s.alloc, BUF_BYTES);
         step_init(&s, d);
     }
 

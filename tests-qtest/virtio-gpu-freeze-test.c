@@ -29,11 +29,10 @@
 #include "libqos/virtio-gpu.h"
 #include "libqos/pc-s3.h"
 
-#define VIRTIO_F_FREEZE_MODE                    45
-#define VIRTIO_PCI_COMMON_FREEZE_MODE           64
-#define FREEZE_UNFREEZE                         0x0000
-#define FREEZE_S3                               0x0003
-#define FREEZE_BUSY                             0x8000
+/* Short names for the register values (standard-headers/linux/virtio_pci.h) */
+#define FREEZE_UNFREEZE         VIRTIO_PCI_FREEZE_MODE_UNFREEZE
+#define FREEZE_S3               VIRTIO_PCI_FREEZE_MODE_FREEZE_S3
+#define FREEZE_BUSY             VIRTIO_PCI_FREEZE_MODE_BUSY
 
 #define GF_TIMEOUT_US                           (30 * 1000 * 1000)
 #define GF_SLOT                                 4

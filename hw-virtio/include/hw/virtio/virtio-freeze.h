@@ -11,18 +11,14 @@
 #define HW_VIRTIO_FREEZE_H
 
 /*
- * Transport feature bit and register values.  They belong in
- * standard-headers/linux/virtio_config.h and virtio_pci.h once the
- * virtio specification and Linux define them; until then they live here.
+ * The modes a device can be in (VIRTIO_F_FREEZE_MODE).  A transport maps
+ * them to its register; virtio-pci's freeze_mode register uses the same
+ * values (VIRTIO_PCI_FREEZE_MODE_*).
  */
-#define VIRTIO_F_FREEZE_MODE                    45
-
-#define VIRTIO_PCI_COMMON_FREEZE_MODE           64
-
-#define VIRTIO_PCI_FREEZE_MODE_UNFREEZE         0x0000
-#define VIRTIO_PCI_FREEZE_MODE_FREEZE_S3        0x0003
-#define VIRTIO_PCI_FREEZE_MODE_BUSY             0x8000
-#define VIRTIO_PCI_FREEZE_MODE_MASK             0x00ff
+#define VIRTIO_FREEZE_MODE_UNFREEZE     0x0000  /* running */
+#define VIRTIO_FREEZE_MODE_FREEZE_S3    0x0003  /* frozen for guest S3 */
+/* Read only: a transition towards the mode in bits 0-7 is in progress */
+#define VIRTIO_FREEZE_MODE_BUSY         0x8000
 
 /*
  * Per-device freeze state, embedded in VirtIODevice.
@@ -33,6 +29,12 @@
  * UNFREEZE.  Driver notifications and configuration changes that arrive
  * in that time are latched in @kicked and @config_latched and served on
  * unfreeze.
+ *
+ * Locking: only devices whose virtqueues run in the main loop support
+ * freeze_mode (virtio_freeze_check() refuses the others), so the state
+ * changes under the BQL only.  Devices that never negotiated the feature
+ * keep it at UNFREEZE, and their data path, in whatever thread it runs,
+ * only ever reads that.
  */
 #define VIRTIO_FREEZE_KICK_BYTES (1024 / 8)   /* VIRTIO_QUEUE_MAX bits */
 
@@ -50,7 +52,19 @@ void virtio_freeze_init(VirtIODevice *vdev);
 void virtio_freeze_cleanup(VirtIODevice *vdev);
 void virtio_freeze_reset(VirtIODevice *vdev);
 
-/* The register, for transports: what the driver reads and writes. */
+/*
+ * Can @vdev keep the freeze_mode contract in its configuration?  Its
+ * device type must have opted in (VirtioDeviceClass::freeze_capable), no
+ * vhost back-end may run its rings, and the type's freeze_check hook, if
+ * any, must accept the configuration.  Checked when a device that offers
+ * the feature is plugged, and again when frozen state is migrated in.
+ */
+bool virtio_freeze_check(VirtIODevice *vdev, Error **errp);
+
+/*
+ * The register, for transports: what the driver reads (the target mode,
+ * with BUSY while the transition to it is in progress) and writes.
+ */
 uint16_t virtio_freeze_mode_read(VirtIODevice *vdev);
 void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val);
 
@@ -62,7 +76,7 @@ bool virtio_freeze_stopped(VirtIODevice *vdev);
 
 /*
  * true once the device has entered a frozen mode (and until it has left
- * it): it has nothing in flight and sends no used buffer notification.
+ * it): it has nothing in flight and touches no virtqueue memory.
  */
 bool virtio_freeze_frozen(VirtIODevice *vdev);
 
@@ -76,8 +90,7 @@ void virtio_freeze_latch_config(VirtIODevice *vdev);
 /*
  * Re-check whether a pending transition can complete.  The core calls it
  * whenever a request completes; device types call it when work they
- * report through VirtioDeviceClass::freeze_pending finishes.  Safe to call
- * from any thread.
+ * report through VirtioDeviceClass::freeze_pending finishes.
  */
 void virtio_freeze_poke(VirtIODevice *vdev);
 

@@ -1,0 +1,106 @@
+/*
+ * libqos: the virtio freeze_mode register (VIRTIO_F_FREEZE_MODE) of a
+ * virtio-pci device, and guest memory snapshots
+ *
+ * Copyright (c) 2026 The freeze-mode project authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "../libqtest.h"
+#include "virtio.h"
+#include "virtio-freeze.h"
+
+uint16_t qvirtio_freeze_read(QVirtioPCIDevice *d)
+{
+    return qpci_io_readw(d->pdev, d->bar,
+                         d->common_cfg_offset + VIRTIO_PCI_COMMON_FREEZE_MODE);
+}
+
+void qvirtio_freeze_write(QVirtioPCIDevice *d, uint16_t val)
+{
+    qpci_io_writew(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_FREEZE_MODE, val);
+}
+
+uint16_t qvirtio_freeze_wait(QTestState *qts, QVirtioPCIDevice *d)
+{
+    gint64 start = g_get_monotonic_time();
+    uint16_t val;
+
+    while ((val = qvirtio_freeze_read(d)) & VIRTIO_PCI_FREEZE_MODE_BUSY) {
+        g_assert(g_get_monotonic_time() - start <= QVIRTIO_FREEZE_TIMEOUT_US);
+        qtest_clock_step_next(qts);
+        g_usleep(100);
+    }
+    return val;
+}
+
+uint16_t qvirtio_freeze_set(QTestState *qts, QVirtioPCIDevice *d,
+                            uint16_t val)
+{
+    qvirtio_freeze_write(d, val);
+    return qvirtio_freeze_wait(qts, d);
+}
+
+bool qvirtio_freeze_offered(QVirtioPCIDevice *d)
+{
+    return qvirtio_get_features(&d->vdev) & (1ull << VIRTIO_F_FREEZE_MODE);
+}
+
+uint64_t qvirtio_freeze_negotiate(QVirtioPCIDevice *d, uint64_t extra)
+{
+    QVirtioDevice *vdev = &d->vdev;
+    uint64_t features;
+
+    qvirtio_start_device(vdev);
+    g_assert(qvirtio_freeze_offered(d));
+    features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_FREEZE_MODE) |
+               (qvirtio_get_features(vdev) & extra);
+    qvirtio_set_features(vdev, features);
+    return features;
+}
+
+uint8_t qvirtio_freeze_status(QVirtioPCIDevice *d)
+{
+    return qpci_io_readb(d->pdev, d->bar,
+                         d->common_cfg_offset + VIRTIO_PCI_COMMON_STATUS);
+}
+
+GByteArray *qvirtio_freeze_snapshot(QTestState *qts, uint64_t size)
+{
+    g_autofree char *path = NULL;
+    g_autoptr(GError) err = NULL;
+    gchar *data;
+    gsize len;
+    int fd;
+
+    fd = g_file_open_tmp("qtest-freeze-mem.XXXXXX", &path, &err);
+    g_assert_no_error(err);
+    close(fd);
+    qtest_qmp_assert_success(qts, "{'execute': 'pmemsave', 'arguments': "
+                             "{'val': 0, 'size': %" PRIu64 ", "
+                             "'filename': %s}}", size, path);
+    g_file_get_contents(path, &data, &len, &err);
+    g_assert_no_error(err);
+    unlink(path);
+    g_assert_cmpuint(len, ==, size);
+    return g_byte_array_new_take((guint8 *)data, len);
+}
+
+void qvirtio_freeze_assert_same(GByteArray *a, GByteArray *b)
+{
+    guint i;
+
+    g_assert_cmpuint(a->len, ==, b->len);
+    if (memcmp(a->data, b->data, a->len) == 0) {
+        return;
+    }
+    for (i = 0; i < a->len && a->data[i] == b->data[i]; i++) {
+        /* find the first difference */
+    }
+    g_test_message("guest memory at 0x%x changed: 0x%02x -> 0x%02x",
+                   i, a->data[i], b->data[i]);
+    g_assert_cmphex(i, ==, a->len);
+}

@@ -1,0 +1,56 @@
+/*
+ * libqos: the virtio freeze_mode register (VIRTIO_F_FREEZE_MODE) of a
+ * virtio-pci device, and guest memory snapshots to prove that a frozen
+ * device leaves guest memory alone
+ *
+ * Copyright (c) 2026 The freeze-mode project authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef LIBQOS_VIRTIO_FREEZE_H
+#define LIBQOS_VIRTIO_FREEZE_H
+
+#include "virtio-pci.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_pci.h"
+
+#define QVIRTIO_FREEZE_TIMEOUT_US       (30 * 1000 * 1000)
+
+uint16_t qvirtio_freeze_read(QVirtioPCIDevice *d);
+void qvirtio_freeze_write(QVirtioPCIDevice *d, uint16_t val);
+
+/*
+ * Poll freeze_mode until BUSY clears, stepping the virtual clock (timers
+ * such as I/O throttling run on it under qtest) and giving the main loop
+ * time; returns the value read last.
+ */
+uint16_t qvirtio_freeze_wait(QTestState *qts, QVirtioPCIDevice *d);
+
+/* Write @val and wait for the end of the transition */
+uint16_t qvirtio_freeze_set(QTestState *qts, QVirtioPCIDevice *d,
+                            uint16_t val);
+
+/* Does the device offer VIRTIO_F_FREEZE_MODE? */
+bool qvirtio_freeze_offered(QVirtioPCIDevice *d);
+
+/*
+ * Reset the device and initialise it up to FEATURES_OK with VERSION_1,
+ * FREEZE_MODE (which the device must offer) and those of @extra it
+ * offers; returns the features negotiated.
+ */
+uint64_t qvirtio_freeze_negotiate(QVirtioPCIDevice *d, uint64_t extra);
+
+/* device_status through the common configuration */
+uint8_t qvirtio_freeze_status(QVirtioPCIDevice *d);
+
+/*
+ * The guest RAM below @size as it is now, read with QMP pmemsave: all of
+ * it, rings, buffers and MSI-X message addresses included.
+ */
+GByteArray *qvirtio_freeze_snapshot(QTestState *qts, uint64_t size);
+
+/* Fail, naming the first differing address, unless @a and @b are equal */
+void qvirtio_freeze_assert_same(GByteArray *a, GByteArray *b);
+
+#endif
