@@ -32,6 +32,7 @@
 #include "libqos/virtio.h"
 #include "libqos/virtio-pci.h"
 #include "libqos/pc-s3.h"
+#include "libqos/virtio-freeze.h"
 
 /* Short names for the register values (standard-headers/linux/virtio_pci.h) */
 #define FREEZE_UNFREEZE         VIRTIO_PCI_FREEZE_MODE_UNFREEZE
@@ -108,11 +109,6 @@ static void cfg_write(RDev *d, int off, int size, uint32_t val)
         qpci_io_writel(d->dev->pdev, d->dev->bar, a, val);
         break;
     }
-}
-
-static uint16_t freeze_read(RDev *d)
-{
-    return cfg_read(d, COMMON_FREEZE_MODE, 2);
 }
 
 static uint8_t isr_read(RDev *d)
@@ -254,7 +250,7 @@ static bool mode_defined(uint16_t v)
 
 static void check_device(RState *s, RDev *d)
 {
-    uint16_t v = freeze_read(d);
+    uint16_t v = qvirtio_freeze_read(d->dev);
     int polls = 0;
 
     g_assert_true(mode_defined(v));
@@ -263,7 +259,7 @@ static void check_device(RState *s, RDev *d)
     while (v & FREEZE_BUSY) {
         g_assert_cmpint(++polls, <, BUSY_BOUND);
         qtest_clock_step_next(s->qts);
-        v = freeze_read(d);
+        v = qvirtio_freeze_read(d->dev);
         g_assert_true(mode_defined(v));
     }
 }
@@ -280,7 +276,7 @@ static void check_frozen_quiet(RState *s, RDev *d)
     uint8_t ring[2][RING_BYTES], buf[2][BUF_BYTES];
     int i;
 
-    if (freeze_read(d) != FREEZE_S3) {
+    if (qvirtio_freeze_read(d->dev) != FREEZE_S3) {
         return;
     }
     s->quiet_checked++;
@@ -294,7 +290,7 @@ static void check_frozen_quiet(RState *s, RDev *d)
             qtest_clock_step(s->qts, 10 * 1000 * 1000);
         }
     }
-    g_assert_cmphex(freeze_read(d), ==, FREEZE_S3);
+    g_assert_cmphex(qvirtio_freeze_read(d->dev), ==, FREEZE_S3);
     g_assert_cmpmem(ring[0], RING_BYTES, ring[1], RING_BYTES);
     g_assert_cmpmem(buf[0], BUF_BYTES, buf[1], BUF_BYTES);
     g_assert_cmphex(isr_read(d), ==, 0);

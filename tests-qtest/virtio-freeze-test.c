@@ -29,6 +29,7 @@
 #include "libqos/virtio-pci.h"
 #include "libqos/virtio-pci-modern.h"
 #include "libqos/pc-s3.h"
+#include "libqos/virtio-freeze.h"
 
 /* Short names for the register values (standard-headers/linux/virtio_pci.h) */
 #define FREEZE_UNFREEZE         VIRTIO_PCI_FREEZE_MODE_UNFREEZE
@@ -92,22 +93,6 @@ static QVirtioPCIDevice *fz_pci(QVirtioDevice *vdev)
     return d;
 }
 
-static uint16_t fz_read(QVirtioPCIDevice *d)
-{
-    return fz_cfg_readw(d, VIRTIO_PCI_COMMON_FREEZE_MODE);
-}
-
-static void fz_write(QVirtioPCIDevice *d, uint16_t val)
-{
-    fz_cfg_writew(d, VIRTIO_PCI_COMMON_FREEZE_MODE, val);
-}
-
-static uint8_t fz_status(QVirtioPCIDevice *d)
-{
-    return qpci_io_readb(d->pdev, d->bar,
-                         d->common_cfg_offset + VIRTIO_PCI_COMMON_STATUS);
-}
-
 /* Reading the ISR clears it, as for a driver */
 static uint8_t fz_isr(QVirtioPCIDevice *d)
 {
@@ -147,8 +132,8 @@ static void fz_negotiate(QVirtioPCIDevice *d, bool freeze)
 /* Write @val and expect @expect, without a transition in between. */
 static void fz_expect_write(QVirtioPCIDevice *d, uint16_t val, uint16_t expect)
 {
-    fz_write(d, val);
-    g_assert_cmphex(fz_read(d), ==, expect);
+    qvirtio_freeze_write(d, val);
+    g_assert_cmphex(qvirtio_freeze_read(d), ==, expect);
 }
 
 /* Poll for the end of a transition; returns the number of reads. */
@@ -157,7 +142,7 @@ static int fz_wait_not_busy(QVirtioPCIDevice *d)
     gint64 start = g_get_monotonic_time();
     int polls = 1;
 
-    while (fz_read(d) & FREEZE_BUSY) {
+    while (qvirtio_freeze_read(d) & FREEZE_BUSY) {
         g_assert(g_get_monotonic_time() - start <= FZ_TIMEOUT_US);
         polls++;
         g_usleep(100);
@@ -181,7 +166,7 @@ static void test_layout(void *obj, void *data, QGuestAllocator *alloc)
 
     fz_negotiate(d, true);
     qvirtio_set_driver_ok(&d->vdev);
-    g_assert_cmphex(fz_read(d), ==, FREEZE_UNFREEZE);
+    g_assert_cmphex(qvirtio_freeze_read(d), ==, FREEZE_UNFREEZE);
 
     /* Nothing before offset 64 moves or changes with it */
     fz_cfg_writew(d, VIRTIO_PCI_COMMON_Q_SELECT, 0);
@@ -273,7 +258,7 @@ static void test_round_trip(void *obj, void *data, QGuestAllocator *alloc)
     fz_negotiate(d, true);
     vq = qvirtqueue_setup(vdev, alloc, 0);
     qvirtio_set_driver_ok(vdev);
-    status = fz_status(d);
+    status = qvirtio_freeze_status(d);
     gf = fz_driver_features_hi(d);
 
     /* Idle: acknowledged at once, no BUSY, no notification needed */
@@ -290,11 +275,11 @@ static void test_round_trip(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(fz_cfg_readw(d, VIRTIO_PCI_COMMON_MSIX), ==, vector);
     g_assert_cmphex(fz_driver_features_hi(d), ==, gf);
     g_assert_cmpint(fz_cfg_readw(d, VIRTIO_PCI_COMMON_Q_SIZE), ==, vq->size);
-    g_assert_cmphex(fz_status(d), ==, status);
-    g_assert_cmphex(fz_read(d), ==, FREEZE_S3);
+    g_assert_cmphex(qvirtio_freeze_status(d), ==, status);
+    g_assert_cmphex(qvirtio_freeze_read(d), ==, FREEZE_S3);
 
     fz_expect_write(d, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
-    g_assert_cmphex(fz_status(d), ==, status);
+    g_assert_cmphex(qvirtio_freeze_status(d), ==, status);
     g_assert_cmphex(fz_driver_features_hi(d), ==, gf);
 
     /* And again: the cycle repeats */
@@ -313,11 +298,11 @@ static void test_driver_reset(void *obj, void *data, QGuestAllocator *alloc)
     qvirtio_set_driver_ok(&d->vdev);
     fz_expect_write(d, FREEZE_S3, FREEZE_S3);
     qvirtio_reset(&d->vdev);
-    g_assert_cmphex(fz_read(d), ==, FREEZE_UNFREEZE);
-    g_assert_cmphex(fz_status(d), ==, 0);
+    g_assert_cmphex(qvirtio_freeze_read(d), ==, FREEZE_UNFREEZE);
+    g_assert_cmphex(qvirtio_freeze_status(d), ==, 0);
     /* The next driver starts from scratch */
     fz_negotiate(d, true);
-    g_assert_cmphex(fz_read(d), ==, FREEZE_UNFREEZE);
+    g_assert_cmphex(qvirtio_freeze_read(d), ==, FREEZE_UNFREEZE);
     qvirtio_reset(&d->vdev);
 }
 
@@ -330,19 +315,20 @@ static void test_bus_master(void *obj, void *data, QGuestAllocator *alloc)
 
     fz_negotiate(d, true);
     qvirtio_set_driver_ok(&d->vdev);
-    status = fz_status(d);
+    status = qvirtio_freeze_status(d);
     g_assert(status & VIRTIO_CONFIG_S_DRIVER_OK);
 
     fz_expect_write(d, FREEZE_S3, FREEZE_S3);
     qpci_config_writew(d->pdev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
     qpci_config_writew(d->pdev, PCI_COMMAND, cmd);
-    g_assert_cmphex(fz_status(d), ==, status);
+    g_assert_cmphex(qvirtio_freeze_status(d), ==, status);
     fz_expect_write(d, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
 
     /* Unfrozen, the device behaves as it always did */
     qpci_config_writew(d->pdev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
     qpci_config_writew(d->pdev, PCI_COMMAND, cmd);
-    g_assert_cmphex(fz_status(d), ==, status & ~VIRTIO_CONFIG_S_DRIVER_OK);
+    g_assert_cmphex(qvirtio_freeze_status(d), ==,
+                    status & ~VIRTIO_CONFIG_S_DRIVER_OK);
     qvirtio_reset(&d->vdev);
 }
 
@@ -527,9 +513,10 @@ static void test_async_freeze(const void *data)
     head = fz_blk_read(&b, 0, &req);
     fz_isr(b.dev);
 
-    fz_write(b.dev, FREEZE_S3);
+    qvirtio_freeze_write(b.dev, FREEZE_S3);
     for (i = 0; i < 20; i++) {
-        g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
+        g_assert_cmphex(qvirtio_freeze_read(b.dev), ==,
+                        FREEZE_S3 | FREEZE_BUSY);
         qtest_clock_step(m.qts, 1000);
     }
     /* Writes while BUSY are ignored, UNFREEZE included */
@@ -541,7 +528,7 @@ static void test_async_freeze(const void *data)
     /* Completing the request completes the freeze, in that order */
     fz_hmp_qemu_io(m.qts, "resume held");
     fz_wait_not_busy(b.dev);
-    g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3);
+    g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3);
     /* Both the used buffer and the configuration change were notified */
     g_assert_cmphex(fz_isr(b.dev), ==, FZ_ISR_QUEUE | FZ_ISR_CONFIG);
     fz_blk_check_done(&b, head, req);
@@ -655,7 +642,7 @@ static void test_s3(const void *data)
     head = fz_blk_read(&plain, 0, &req);
     fz_blk_wait_done(&plain, head, req);
 
-    status = fz_status(frozen.dev);
+    status = qvirtio_freeze_status(frozen.dev);
     gf = fz_driver_features_hi(frozen.dev);
     used_idx = fz_used_idx(&frozen);
     fz_cfg_writew(frozen.dev, VIRTIO_PCI_COMMON_Q_SELECT, 0);
@@ -673,8 +660,8 @@ static void test_s3(const void *data)
     qpci_restore_header(plain.dev->pdev, &plain.pci);
 
     /* The frozen device kept everything */
-    g_assert_cmphex(fz_read(frozen.dev), ==, FREEZE_S3);
-    g_assert_cmphex(fz_status(frozen.dev), ==, status);
+    g_assert_cmphex(qvirtio_freeze_read(frozen.dev), ==, FREEZE_S3);
+    g_assert_cmphex(qvirtio_freeze_status(frozen.dev), ==, status);
     g_assert_cmphex(fz_driver_features_hi(frozen.dev), ==, gf);
     fz_cfg_writew(frozen.dev, VIRTIO_PCI_COMMON_Q_SELECT, 0);
     g_assert_cmphex(fz_cfg_readq(frozen.dev, VIRTIO_PCI_COMMON_Q_DESCLO),
@@ -687,8 +674,8 @@ static void test_s3(const void *data)
                     ==, 1);
 
     /* The device that was not frozen was reset, as before */
-    g_assert_cmphex(fz_status(plain.dev), ==, 0);
-    g_assert_cmphex(fz_read(plain.dev), ==, FREEZE_UNFREEZE);
+    g_assert_cmphex(qvirtio_freeze_status(plain.dev), ==, 0);
+    g_assert_cmphex(qvirtio_freeze_read(plain.dev), ==, FREEZE_UNFREEZE);
 
     /* Unfreeze: no re-initialisation, the queue goes on where it was */
     fz_expect_write(frozen.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
@@ -721,8 +708,8 @@ static void test_system_reset(const void *data)
     qtest_qmp_assert_success(m.qts, "{'execute': 'system_reset'}");
     qtest_qmp_eventwait(m.qts, "RESET");
     qpci_restore_header(b.dev->pdev, &b.pci);
-    g_assert_cmphex(fz_read(b.dev), ==, FREEZE_UNFREEZE);
-    g_assert_cmphex(fz_status(b.dev), ==, 0);
+    g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_UNFREEZE);
+    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, 0);
 
     b.vq = NULL;
     fz_blk_free(&b);
@@ -828,13 +815,13 @@ static void test_migrate_frozen(const void *data)
     fz_blk_wait_done(&b, head, req);
 
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
-    status = fz_status(b.dev);
+    status = qvirtio_freeze_status(b.dev);
     gf = fz_driver_features_hi(b.dev);
     used_idx = fz_used_idx(&b);
 
     fz_migrate_blk(&b, &src, &dst, file, tmpdir);
-    g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3);
-    g_assert_cmphex(fz_status(b.dev), ==, status);
+    g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3);
+    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, status);
     g_assert_cmphex(fz_driver_features_hi(b.dev), ==, gf);
     g_assert_cmpint(fz_used_idx(&b), ==, used_idx);
 
@@ -880,25 +867,25 @@ static void test_migrate_busy(const void *data)
     g_assert_cmpstr(st, ==, "io-error");
 
     /* The failed request is still in flight: the freeze waits for it */
-    fz_write(b.dev, FREEZE_S3);
-    g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
-    status = fz_status(b.dev);
+    qvirtio_freeze_write(b.dev, FREEZE_S3);
+    g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
+    status = qvirtio_freeze_status(b.dev);
     fz_isr(b.dev);
 
     fz_migrate_blk(&b, &src, &dst, file, tmpdir);
     g_free(st);
     st = fz_query_status(dst.qts);
     g_assert_cmpstr(st, !=, "running");
-    g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
+    g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
     g_assert_cmpint(fz_used_idx(&b), ==, b.vq->last_used_idx);
 
     /* Running again, the destination retries the read: the freeze ends */
     qtest_qmp_assert_success(dst.qts, "{'execute': 'cont'}");
     fz_wait_not_busy(b.dev);
-    g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3);
+    g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3);
     g_assert_cmphex(fz_isr(b.dev), ==, FZ_ISR_QUEUE | FZ_ISR_CONFIG);
     fz_blk_check_done(&b, head, req);
-    g_assert_cmphex(fz_status(b.dev), ==, status);
+    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, status);
 
     fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
     head = fz_blk_read(&b, 2, &req);
@@ -933,8 +920,9 @@ static void fz_unplug_test(bool s3, bool busy)
     if (busy) {
         fz_blk_read(&b, 1, &req);
         qtest_qmp_eventwait(m.qts, "STOP");
-        fz_write(b.dev, FREEZE_S3);
-        g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
+        qvirtio_freeze_write(b.dev, FREEZE_S3);
+        g_assert_cmphex(qvirtio_freeze_read(b.dev), ==,
+                        FREEZE_S3 | FREEZE_BUSY);
     } else {
         fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
     }
@@ -943,7 +931,7 @@ static void fz_unplug_test(bool s3, bool busy)
         qtest_pc_suspend_s3(m.qts, m.bus, "pc");
         qtest_pc_wakeup(m.qts);
         qpci_restore_header(b.dev->pdev, &b.pci);
-        g_assert_cmphex(fz_read(b.dev), ==, FREEZE_S3);
+        g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3);
     }
 
     qpci_unplug_acpi_device_test(m.qts, "blk0", FZ_BLK_SLOT);
@@ -1113,9 +1101,9 @@ static FzSample fz_time_transition(QVirtioPCIDevice *d, uint16_t mode)
     gint64 start = g_get_monotonic_time();
     FzSample r;
 
-    fz_write(d, mode);
+    qvirtio_freeze_write(d, mode);
     r.polls = 1;
-    while (fz_read(d) != mode) {
+    while (qvirtio_freeze_read(d) != mode) {
         r.polls++;
     }
     r.us = g_get_monotonic_time() - start;

@@ -218,8 +218,7 @@ static void test_net(const void *data)
         qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
     }
 
-    g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                       VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
+    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
                     ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
 
     /* The driver may publish a buffer and kick while the device is frozen */
@@ -254,8 +253,7 @@ static void test_net(const void *data)
                     VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
 
     /* Unfreeze: the latched link change, the kick, then the packets */
-    g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                       VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
+    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
                     ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     if (c->msix) {
         qvirtio_wait_config_isr(&d->vdev, QVIRTIO_FREEZE_TIMEOUT_US);
@@ -354,8 +352,7 @@ static void test_blk(const void *data)
     ft_config_writeb(d, wce_off, 1);
     g_assert_cmpint(qvirtio_config_readb(&d->vdev, wce_off), ==, 1);
 
-    g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                       VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
+    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
                     ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
     head = ft_blk_read(&m, d, vq, &req);
 
@@ -384,8 +381,7 @@ static void test_blk(const void *data)
     /* Reads keep working: the new capacity is there, not yet notified */
     g_assert_cmpint(qvirtio_config_readq(&d->vdev, 0), ==, 2 * MiB / 512);
 
-    g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                       VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
+    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
                     ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     qvirtio_wait_config_isr(&d->vdev, QVIRTIO_FREEZE_TIMEOUT_US);
     ft_wait_used(m.qts, d, vq, head);
@@ -425,8 +421,7 @@ static void test_rng(const void *data)
     qvirtio_set_driver_ok(&d->vdev);
     qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
 
-    g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                       VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
+    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
                     ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
     buf = guest_alloc(&m.alloc, sizeof(got));
     qtest_memset(m.qts, buf, 0, sizeof(got));
@@ -440,8 +435,7 @@ static void test_rng(const void *data)
     qvirtio_freeze_assert_same(before, after);
     g_assert_cmphex(qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset), ==, 0);
 
-    g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                       VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
+    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
                     ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     qvirtio_wait_used_elem(m.qts, &d->vdev, vq, head, &len,
                            QVIRTIO_FREEZE_TIMEOUT_US);
@@ -484,8 +478,7 @@ static void test_balloon(const void *data)
                              "'property': 'guest-stats-polling-interval', "
                              "'value': 1}}");
 
-    g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                       VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
+    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
                     ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
     qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
     before = qvirtio_freeze_snapshot(m.qts, FT_RAM);
@@ -500,8 +493,7 @@ static void test_balloon(const void *data)
     qvirtio_freeze_assert_same(before, after);
     g_assert_cmphex(qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset), ==, 0);
 
-    g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                       VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
+    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
                     ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     qvirtio_wait_config_isr(&d->vdev, QVIRTIO_FREEZE_TIMEOUT_US);
     g_assert_cmpuint(qvirtio_config_readl(&d->vdev, 0), ==,
@@ -535,8 +527,7 @@ static void test_gpu(const void *data)
                      1ull << VIRTIO_F_FREEZE_MODE);
     qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
 
-    g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                       VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
+    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
                     ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
     cmd = qvirtio_gpu_cmd_add(&gpu, &req, sizeof(req), sizeof(resp));
     qvirtio_gpu_cmd_publish(&gpu, cmd);
@@ -548,8 +539,7 @@ static void test_gpu(const void *data)
     qvirtio_freeze_assert_same(before, after);
     g_assert_cmphex(qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset), ==, 0);
 
-    g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                       VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
+    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
                     ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     g_assert_cmphex(qvirtio_gpu_cmd_wait(&gpu, cmd, &resp), ==,
                     VIRTIO_GPU_RESP_OK_DISPLAY_INFO);
@@ -694,8 +684,7 @@ static void test_no_soft_reset(const void *data)
     vq = ft_queue(&m, d, 0);
     qvirtio_set_driver_ok(&d->vdev);
     status = qvirtio_freeze_status(d);
-    g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                       VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
+    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
                     ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
 
     /* What Linux does on suspend: save, D3hot; then S3 */
@@ -714,8 +703,7 @@ static void test_no_soft_reset(const void *data)
     g_assert_cmphex(qvirtio_freeze_status(d), ==, status);
     g_assert_cmphex(qvirtio_freeze_read(d), ==,
                     VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
-    g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                       VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
+    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
                     ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     head = ft_blk_read(&m, d, vq, &req);
     ft_wait_used(m.qts, d, vq, head);
@@ -795,8 +783,7 @@ static void test_vga_s3(const void *data)
     qtest_outb(m.qts, FT_VGA_SEQ_DATA, 0x21);
     g_assert_cmphex(qtest_inb(m.qts, FT_VGA_SEQ_DATA), ==, 0x21);
     if (freeze) {
-        g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                           VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
+        g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
                         ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
     }
     qpci_save_header(d->pdev, &saved);
@@ -809,8 +796,7 @@ static void test_vga_s3(const void *data)
     /* Kept by a frozen device; without the freeze, the wakeup resets it */
     g_assert_cmphex(sr1, ==, freeze ? 0x21 : 0);
     if (freeze) {
-        g_assert_cmphex(qvirtio_freeze_set(m.qts, d,
-                                           VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
+        g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
                         ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     }
     qvirtio_gpu_cleanup(&gpu);

@@ -24,8 +24,9 @@ void qvirtio_freeze_write(QVirtioPCIDevice *d, uint16_t val)
                    d->common_cfg_offset + VIRTIO_PCI_COMMON_FREEZE_MODE, val);
 }
 
-uint16_t qvirtio_freeze_wait(QTestState *qts, QVirtioPCIDevice *d)
+uint16_t qvirtio_freeze_wait(QVirtioPCIDevice *d)
 {
+    QTestState *qts = d->pdev->bus->qts;
     gint64 start = g_get_monotonic_time();
     uint16_t val;
 
@@ -37,11 +38,10 @@ uint16_t qvirtio_freeze_wait(QTestState *qts, QVirtioPCIDevice *d)
     return val;
 }
 
-uint16_t qvirtio_freeze_set(QTestState *qts, QVirtioPCIDevice *d,
-                            uint16_t val)
+uint16_t qvirtio_freeze_set(QVirtioPCIDevice *d, uint16_t val)
 {
     qvirtio_freeze_write(d, val);
-    return qvirtio_freeze_wait(qts, d);
+    return qvirtio_freeze_wait(d);
 }
 
 bool qvirtio_freeze_offered(QVirtioPCIDevice *d)

@@ -25,11 +25,10 @@ void qvirtio_freeze_write(QVirtioPCIDevice *d, uint16_t val);
  * such as I/O throttling run on it under qtest) and giving the main loop
  * time; returns the value read last.
  */
-uint16_t qvirtio_freeze_wait(QTestState *qts, QVirtioPCIDevice *d);
+uint16_t qvirtio_freeze_wait(QVirtioPCIDevice *d);
 
 /* Write @val and wait for the end of the transition */
-uint16_t qvirtio_freeze_set(QTestState *qts, QVirtioPCIDevice *d,
-                            uint16_t val);
+uint16_t qvirtio_freeze_set(QVirtioPCIDevice *d, uint16_t val);
 
 /* Does the device offer VIRTIO_F_FREEZE_MODE? */
 bool qvirtio_freeze_offered(QVirtioPCIDevice *d);
