@@ -47,7 +47,7 @@ SERIES_INPUTS := $(TOP)/patches/series $(wildcard $(TOP)/patches/*.patch) \
 NINJA ?= ninja
 MESON := $(QEMU_BUILD)/pyvenv/bin/meson
 
-.PHONY: all qemu deps check check-qtest check-qos checkpatch series \
+.PHONY: all qemu deps check check-qtest checkpatch series \
 	clean distclean
 all: qemu
 

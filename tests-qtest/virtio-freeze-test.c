@@ -12,6 +12,7 @@
  */
 
 #include "qemu/osdep.h"
+#include <sys/socket.h>
 #include "libqtest.h"
 #include "qemu/bswap.h"
 #include "qemu/module.h"
@@ -1183,6 +1184,89 @@ static void bench_handshake(const void *data)
     fz_machine_stop(&m);
 }
 
+/*
+ * The data path with freeze_mode compiled in: virtio-blk reads or
+ * virtio-net transmitted packets, one at a time, for an instruction
+ * count of QEMU under callgrind (scripts/bench-datapath.sh).  The same
+ * workload runs against an unpatched QEMU, so it uses nothing of
+ * freeze_mode unless QTEST_FREEZE_BENCH_ON is set (freeze_mode=on,
+ * negotiated, never frozen).
+ */
+static void bench_datapath(const void *data)
+{
+    const char *dev = data;
+    bool on = g_getenv("QTEST_FREEZE_BENCH_ON");
+    const char *env_n = g_getenv("QTEST_FREEZE_BENCH_REQUESTS");
+    int n = env_n ? atoi(env_n) : 1000;
+    FzMachine m;
+    FzBlk b = { 0 };
+    int i, sv[2] = { -1, -1 };
+
+    if (g_str_equal(dev, "blk")) {
+        fz_machine_start(&m, "pc",
+                         "-drive if=none,id=drv0,driver=null-co,"
+                         "read-zeroes=on,size=1M -device virtio-blk-pci,"
+                         "drive=drv0,addr=%d.0%s", FZ_BLK_SLOT,
+                         on ? ",freeze_mode=on" : "");
+    } else {
+        g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+        fz_machine_start(&m, "pc",
+                         "-netdev socket,fd=%d,id=n0 -device virtio-net-pci,"
+                         "netdev=n0,addr=%d.0%s", sv[1], FZ_BLK_SLOT,
+                         on ? ",freeze_mode=on" : "");
+    }
+    /* virtio-net: queue 1 is the transmit queue */
+    fz_blk_find(&b, &m, FZ_BLK_SLOT);
+    fz_negotiate(b.dev, on);
+    if (sv[0] >= 0) {
+        QVirtQueue *rx = qvirtqueue_setup(&b.dev->vdev, &m.alloc, 0);
+
+        b.vq = qvirtqueue_setup(&b.dev->vdev, &m.alloc, 1);
+        qvirtio_set_driver_ok(&b.dev->vdev);
+        qvirtqueue_cleanup(b.dev->vdev.bus, rx, b.alloc);
+    } else {
+        b.vq = qvirtqueue_setup(&b.dev->vdev, &m.alloc, 0);
+        qvirtio_set_driver_ok(&b.dev->vdev);
+    }
+
+    for (i = 0; i < n; i++) {
+        uint64_t req;
+        uint32_t head;
+
+        if (sv[0] < 0) {
+            head = fz_blk_read(&b, i % 64, &req);
+            fz_blk_wait_done(&b, head, req);
+        } else {
+            uint32_t len;
+            char frame[64];
+
+            req = guest_alloc(b.alloc, 64);
+            qtest_memset(m.qts, req, 0, 12 + 16);
+            head = qvirtqueue_add(m.qts, b.vq, req, 12 + 16, false, false);
+            qvirtqueue_kick(m.qts, &b.dev->vdev, b.vq, head);
+            g_assert_cmpint(recv(sv[0], &len, sizeof(len), MSG_WAITALL), ==,
+                            sizeof(len));
+            g_assert_cmpint(recv(sv[0], frame, ntohl(len), MSG_WAITALL), ==,
+                            ntohl(len));
+            while (!qvirtqueue_get_buf(m.qts, b.vq, NULL, NULL)) {
+                qtest_clock_step(m.qts, 100);
+            }
+            guest_free(b.alloc, req);
+        }
+        /* libqos hands out descriptors linearly: start over */
+        b.vq->free_head = 0;
+        b.vq->num_free = b.vq->size;
+    }
+    g_test_message("datapath-bench: %s, %d requests, freeze_mode %s", dev, n,
+                   on ? "on" : "off");
+
+    fz_blk_free(&b);
+    fz_machine_stop(&m);
+    if (sv[0] >= 0) {
+        close(sv[0]);
+    }
+}
+
 /* ---- registration --------------------------------------------------- */
 
 static void *fz_blk_setup(GString *cmd_line, void *arg)
@@ -1252,6 +1336,10 @@ static void register_freeze_tests(void)
         if (qtest_has_machine("pc") && qtest_has_device("virtio-blk-pci")) {
             qtest_add_data_func("virtio-freeze/bench/handshake", NULL,
                                 bench_handshake);
+            qtest_add_data_func("virtio-freeze/bench/datapath/blk", "blk",
+                                bench_datapath);
+            qtest_add_data_func("virtio-freeze/bench/datapath/net", "net",
+                                bench_datapath);
         }
         return;
     }

@@ -1,0 +1,83 @@
+#!/bin/bash
+# What freeze_mode costs the data path: instructions per virtio-blk read
+# and per virtio-net transmitted packet, counted by callgrind, for
+#   unpatched  QEMU 10.0.2 as released (tag prep of the assembled tree)
+#   off        the series, freeze_mode off (the default)
+#   on         the series, freeze_mode=on and negotiated, never frozen
+# on the same qtest workload (virtio-freeze-test -m perf, bench/datapath).
+# Only the device's own handlers are counted (callgrind --toggle-collect),
+# so the numbers do not depend on how often the main loop polls.
+#
+#   bench-datapath.sh TREE BUILD [REQUESTS]
+#
+# TREE is the assembled tree (build/qemu), BUILD its build directory
+# (build/obj, with the qtests built).  The unpatched QEMU is built in
+# build/bench/{qemu,obj}, a layout that lets ccache find the main build's
+# objects.  Prints a table; not a test.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+tree=$(realpath "$1")
+build=$(realpath "$2")
+n=${3:-1000}
+out=$top/build/bench
+wt=$out/qemu
+obj=$out/obj
+
+export PATH=/usr/lib/ccache:$PATH CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
+mkdir -p "$out"
+if [ ! -d "$wt" ]; then
+    git -C "$tree" worktree prune
+    git -C "$tree" worktree add -q --detach "$wt" prep
+fi
+git -C "$wt" checkout -q -f --detach prep
+if [ ! -f "$obj/build.ninja" ]; then
+    mkdir -p "$obj"
+    # shellcheck disable=SC2046
+    (cd "$obj" && "$wt/configure" $(cat "$build/configure.flags")) \
+        > "$out/configure.log" 2>&1
+fi
+echo "bench-datapath: building unpatched QEMU 10.0.2 in build/bench/obj"
+ninja -C "$obj" qemu-system-x86_64 > "$out/build.log" 2>&1
+"$here/link-firmware.sh" "$obj" > /dev/null
+
+# The handlers of each device, and everything they call
+toggles_blk="virtio_blk_handle_output virtio_blk_rw_complete"
+toggles_net="virtio_net_handle_tx_bh virtio_net_tx_bh virtio_net_tx_timer"
+
+count() {   # binary device on|off -> instructions
+    local bin=$1 dev=$2 on=$3 toggles cg opts=""
+    cg=$out/callgrind.$dev.$on.$(basename "$(dirname "$bin")").out
+    toggles=toggles_$dev
+    for t in ${!toggles}; do
+        opts="$opts --toggle-collect=$t"
+    done
+    rm -f "$cg"
+    (cd "$build" &&
+     env QTEST_QEMU_BINARY="valgrind --tool=callgrind --collect-atstart=no \
+$opts --callgrind-out-file=$cg $bin" QTEST_FREEZE_BENCH_REQUESTS="$n" \
+     ${on:+QTEST_FREEZE_BENCH_ON=1} \
+     tests/qtest/virtio-freeze-test -m perf --tap \
+        -p "/x86_64/virtio-freeze/bench/datapath/$dev") > "$cg.log" 2>&1 ||
+        { echo "bench-datapath: the $dev run failed, see $cg.log" >&2; exit 1; }
+    sed -n 's/^summary: *//p' "$cg"
+}
+
+printf '%-6s %-10s %16s %14s %10s\n' device build instructions per-request \
+    vs-unpatched
+for dev in blk net; do
+    base=""
+    for cfg in unpatched off on; do
+        case $cfg in
+        unpatched) bin=$obj/qemu-system-x86_64; on="" ;;
+        off) bin=$build/qemu-system-x86_64; on="" ;;
+        on) bin=$build/qemu-system-x86_64; on=1 ;;
+        esac
+        total=$(count "$bin" "$dev" "$on")
+        per=$(( total / n ))
+        base=${base:-$total}
+        printf '%-6s %-10s %16s %14s %9s%%\n' "$dev" "$cfg" "$total" "$per" \
+            "$(awk -v a="$total" -v b="$base" 'BEGIN { printf "%+.2f", (a - b) * 100 / b }')"
+    done
+done
+echo "bench-datapath: $n requests per run; callgrind, only the device handlers counted"
