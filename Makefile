@@ -30,6 +30,7 @@ QEMU_CONFIGURE_FLAGS := \
 	--python=/usr/bin/python3 \
 	--target-list=x86_64-softmmu \
 	--enable-slirp --enable-pixman \
+	--enable-opengl --enable-virglrenderer --enable-sdl \
 	--disable-docs --disable-install-blobs --disable-plugins \
 	--disable-user --enable-trace-backends=log \
 	$(EXTRA_CONFIGURE_FLAGS)
@@ -38,7 +39,7 @@ QEMU_CONFIGURE_FLAGS := \
 NINJA_TARGETS := qemu-system-x86_64 qemu-img storage-daemon/qemu-storage-daemon \
 	tests/qtest/qos-test tests/qtest/virtio-freeze-test \
 	tests/qtest/virtio-gpu-freeze-test tests/qtest/virtio-freeze-random-test \
-	tests/qtest/virtio-freeze-types-test
+	tests/qtest/virtio-freeze-types-test tests/qtest/virtio-gpu-gl-freeze-test
 
 SERIES_INPUTS := $(TOP)/patches/series $(wildcard $(TOP)/patches/*.patch) \
 	$(shell find $(TOP)/hw-virtio $(TOP)/tests-qtest -type f 2>/dev/null) \

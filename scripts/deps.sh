@@ -2,7 +2,11 @@
 # Install, with apt, the packages that building and testing the series need,
 # and only those that are missing.  Prints what it installs.
 #
-# usage: deps.sh [build|docs|guest|asan|fuzz]...   (default: build)
+# usage: deps.sh [build|gl|docs|guest|asan|fuzz|bench]...   (default: build)
+#
+# "build" includes "gl": the series is built with virglrenderer and OpenGL
+# (virtio-gpu-gl, virtio-vga-gl), whose qtests run on an Xvfb display with
+# Mesa's llvmpipe, no GPU needed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -12,16 +16,22 @@ pkgs_build="build-essential pkg-config ninja-build git ccache flex bison
     python3 python3-venv python3-pycotap
     libglib2.0-dev libpixman-1-dev libslirp-dev libfdt-dev zlib1g-dev
     seabios ipxe-qemu xz-utils dpkg-dev gcc-multilib"
+pkgs_gl="libvirglrenderer-dev libepoxy-dev libgbm-dev libsdl2-dev
+    libgl1-mesa-dri libegl-mesa0 xvfb"
 pkgs_docs="python3-sphinx python3-sphinx-rtd-theme"
 pkgs_guest="busybox-static cpio kmod python3-pil"
 pkgs_asan="clang libclang-rt-14-dev"
 pkgs_fuzz="clang libclang-rt-14-dev llvm"
+pkgs_bench="valgrind"
 
 want=()
 for set in "${@:-build}"; do
     v="pkgs_$set"
     [ -n "${!v:-}" ] || { echo "deps: unknown set '$set'" >&2; exit 2; }
     want+=(${!v})
+    if [ "$set" = build ]; then
+        want+=($pkgs_gl)
+    fi
 done
 
 missing=()

@@ -1,6 +1,6 @@
 /*
- * libqos driver for virtio-gpu: the graph nodes and a small 2D driver
- * for the control queue.
+ * libqos driver for virtio-gpu: the graph nodes and a small 2D and 3D
+ * (virgl) driver for the control queue.
  *
  * Copyright (c) 2026 The freeze-mode project authors
  *
@@ -215,6 +215,247 @@ uint32_t qvirtio_gpu_resource_flush(QVirtioGpu *gpu, uint32_t res_id,
 
     qvirtio_gpu_req_resource_flush(&req, res_id, width, height);
     return qvirtio_gpu_cmd_nodata(gpu, &req, sizeof(req));
+}
+
+/* ---- 3D commands ---------------------------------------------------- */
+
+static void qvirtio_gpu_hdr(struct virtio_gpu_ctrl_hdr *hdr, uint32_t type,
+                            uint32_t ctx_id)
+{
+    memset(hdr, 0, sizeof(*hdr));
+    hdr->type = cpu_to_le32(type);
+    hdr->ctx_id = cpu_to_le32(ctx_id);
+}
+
+uint32_t qvirtio_gpu_get_capset_info(QVirtioGpu *gpu, uint32_t index,
+                                     struct virtio_gpu_resp_capset_info *info)
+{
+    struct virtio_gpu_get_capset_info req = {
+        .capset_index = cpu_to_le32(index),
+    };
+    struct virtio_gpu_resp_capset_info resp;
+    uint32_t type;
+
+    qvirtio_gpu_hdr(&req.hdr, VIRTIO_GPU_CMD_GET_CAPSET_INFO, 0);
+    type = qvirtio_gpu_cmd(gpu, &req, sizeof(req), &resp, sizeof(resp));
+    if (info) {
+        info->hdr = resp.hdr;
+        info->capset_id = le32_to_cpu(resp.capset_id);
+        info->capset_max_version = le32_to_cpu(resp.capset_max_version);
+        info->capset_max_size = le32_to_cpu(resp.capset_max_size);
+    }
+    return type;
+}
+
+uint32_t qvirtio_gpu_get_capset(QVirtioGpu *gpu, uint32_t capset_id,
+                                uint32_t version, void *data, size_t size)
+{
+    struct virtio_gpu_get_capset req = {
+        .capset_id = cpu_to_le32(capset_id),
+        .capset_version = cpu_to_le32(version),
+    };
+    size_t len = sizeof(struct virtio_gpu_resp_capset) + size;
+    g_autofree uint8_t *resp = g_malloc(len);
+    uint32_t type;
+
+    qvirtio_gpu_hdr(&req.hdr, VIRTIO_GPU_CMD_GET_CAPSET, 0);
+    type = qvirtio_gpu_cmd(gpu, &req, sizeof(req), resp, len);
+    memcpy(data, resp + sizeof(struct virtio_gpu_resp_capset), size);
+    return type;
+}
+
+uint32_t qvirtio_gpu_ctx_create(QVirtioGpu *gpu, uint32_t ctx_id,
+                                const char *name)
+{
+    struct virtio_gpu_ctx_create req = { };
+
+    qvirtio_gpu_hdr(&req.hdr, VIRTIO_GPU_CMD_CTX_CREATE, ctx_id);
+    req.nlen = cpu_to_le32(MIN(strlen(name), sizeof(req.debug_name)));
+    memcpy(req.debug_name, name, le32_to_cpu(req.nlen));
+    return qvirtio_gpu_cmd_nodata(gpu, &req, sizeof(req));
+}
+
+uint32_t qvirtio_gpu_ctx_destroy(QVirtioGpu *gpu, uint32_t ctx_id)
+{
+    struct virtio_gpu_ctx_destroy req;
+
+    qvirtio_gpu_hdr(&req.hdr, VIRTIO_GPU_CMD_CTX_DESTROY, ctx_id);
+    return qvirtio_gpu_cmd_nodata(gpu, &req, sizeof(req));
+}
+
+uint32_t qvirtio_gpu_resource_create_3d(QVirtioGpu *gpu, uint32_t res_id,
+                                        uint32_t target, uint32_t format,
+                                        uint32_t bind, uint32_t width,
+                                        uint32_t height)
+{
+    struct virtio_gpu_resource_create_3d req = {
+        .resource_id = cpu_to_le32(res_id),
+        .target = cpu_to_le32(target),
+        .format = cpu_to_le32(format),
+        .bind = cpu_to_le32(bind),
+        .width = cpu_to_le32(width),
+        .height = cpu_to_le32(height),
+        .depth = cpu_to_le32(1),
+        .array_size = cpu_to_le32(1),
+    };
+
+    qvirtio_gpu_hdr(&req.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_3D, 0);
+    return qvirtio_gpu_cmd_nodata(gpu, &req, sizeof(req));
+}
+
+uint32_t qvirtio_gpu_ctx_attach_resource(QVirtioGpu *gpu, uint32_t ctx_id,
+                                         uint32_t res_id)
+{
+    struct virtio_gpu_ctx_resource req = {
+        .resource_id = cpu_to_le32(res_id),
+    };
+
+    qvirtio_gpu_hdr(&req.hdr, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, ctx_id);
+    return qvirtio_gpu_cmd_nodata(gpu, &req, sizeof(req));
+}
+
+static uint32_t qvirtio_gpu_transfer_3d(QVirtioGpu *gpu, uint32_t type,
+                                        uint32_t ctx_id, uint32_t res_id,
+                                        uint32_t width, uint32_t height,
+                                        uint32_t stride)
+{
+    struct virtio_gpu_transfer_host_3d req = {
+        .box.w = cpu_to_le32(width),
+        .box.h = cpu_to_le32(height),
+        .box.d = cpu_to_le32(1),
+        .resource_id = cpu_to_le32(res_id),
+        .stride = cpu_to_le32(stride),
+    };
+
+    qvirtio_gpu_hdr(&req.hdr, type, ctx_id);
+    return qvirtio_gpu_cmd_nodata(gpu, &req, sizeof(req));
+}
+
+uint32_t qvirtio_gpu_transfer_to_host_3d(QVirtioGpu *gpu, uint32_t ctx_id,
+                                         uint32_t res_id, uint32_t width,
+                                         uint32_t height, uint32_t stride)
+{
+    return qvirtio_gpu_transfer_3d(gpu, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D,
+                                   ctx_id, res_id, width, height, stride);
+}
+
+uint32_t qvirtio_gpu_transfer_from_host_3d(QVirtioGpu *gpu, uint32_t ctx_id,
+                                           uint32_t res_id, uint32_t width,
+                                           uint32_t height, uint32_t stride)
+{
+    return qvirtio_gpu_transfer_3d(gpu, VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D,
+                                   ctx_id, res_id, width, height, stride);
+}
+
+uint32_t qvirtio_gpu_resource_unref(QVirtioGpu *gpu, uint32_t res_id)
+{
+    struct virtio_gpu_resource_unref req = {
+        .resource_id = cpu_to_le32(res_id),
+    };
+
+    qvirtio_gpu_hdr(&req.hdr, VIRTIO_GPU_CMD_RESOURCE_UNREF, 0);
+    return qvirtio_gpu_cmd_nodata(gpu, &req, sizeof(req));
+}
+
+void *qvirtio_gpu_req_submit_3d(uint32_t ctx_id, uint64_t fence_id,
+                                const QVirglStream *s, size_t *req_len)
+{
+    size_t size = s->dw->len * sizeof(uint32_t);
+    struct virtio_gpu_cmd_submit *req = g_malloc0(sizeof(*req) + size);
+
+    qvirtio_gpu_hdr(&req->hdr, VIRTIO_GPU_CMD_SUBMIT_3D, ctx_id);
+    if (fence_id) {
+        req->hdr.flags = cpu_to_le32(VIRTIO_GPU_FLAG_FENCE);
+        req->hdr.fence_id = cpu_to_le64(fence_id);
+    }
+    req->size = cpu_to_le32(size);
+    memcpy(req + 1, s->dw->data, size);
+    *req_len = sizeof(*req) + size;
+    return req;
+}
+
+uint32_t qvirtio_gpu_submit_3d(QVirtioGpu *gpu, uint32_t ctx_id,
+                               const QVirglStream *s)
+{
+    size_t len;
+    g_autofree void *req = qvirtio_gpu_req_submit_3d(ctx_id, 0, s, &len);
+
+    return qvirtio_gpu_cmd_nodata(gpu, req, len);
+}
+
+/* ---- virgl command stream ------------------------------------------- */
+
+/* virglrenderer's src/virgl_protocol.h */
+#define QVIRGL_CCMD_CREATE_OBJECT               1
+#define QVIRGL_CCMD_SET_FRAMEBUFFER_STATE       5
+#define QVIRGL_CCMD_CLEAR                       7
+#define QVIRGL_OBJECT_SURFACE                   8
+#define QVIRGL_OBJ_SURFACE_SIZE                 5
+#define QVIRGL_SET_FRAMEBUFFER_STATE_SIZE(n)    ((n) + 2)
+#define QVIRGL_OBJ_CLEAR_SIZE                   8
+#define QVIRGL_CMD0(cmd, obj, len)  ((cmd) | ((obj) << 8) | ((len) << 16))
+/* gallium's PIPE_CLEAR_COLOR0 */
+#define QVIRGL_CLEAR_COLOR0                     (1u << 2)
+
+QVirglStream *qvirgl_stream_new(void)
+{
+    QVirglStream *s = g_new0(QVirglStream, 1);
+
+    s->dw = g_array_new(false, false, sizeof(uint32_t));
+    return s;
+}
+
+void qvirgl_stream_free(QVirglStream *s)
+{
+    g_array_free(s->dw, true);
+    g_free(s);
+}
+
+static void qvirgl_emit(QVirglStream *s, uint32_t dw)
+{
+    dw = cpu_to_le32(dw);
+    g_array_append_val(s->dw, dw);
+}
+
+void qvirgl_create_surface(QVirglStream *s, uint32_t handle, uint32_t res_id,
+                           uint32_t format)
+{
+    qvirgl_emit(s, QVIRGL_CMD0(QVIRGL_CCMD_CREATE_OBJECT,
+                               QVIRGL_OBJECT_SURFACE,
+                               QVIRGL_OBJ_SURFACE_SIZE));
+    qvirgl_emit(s, handle);
+    qvirgl_emit(s, res_id);
+    qvirgl_emit(s, format);
+    qvirgl_emit(s, 0);              /* level */
+    qvirgl_emit(s, 0);              /* first layer | last layer << 16 */
+}
+
+void qvirgl_set_framebuffer_state(QVirglStream *s, uint32_t surf_handle)
+{
+    qvirgl_emit(s, QVIRGL_CMD0(QVIRGL_CCMD_SET_FRAMEBUFFER_STATE, 0,
+                               QVIRGL_SET_FRAMEBUFFER_STATE_SIZE(1)));
+    qvirgl_emit(s, 1);              /* nr_cbufs */
+    qvirgl_emit(s, 0);              /* zsurf_handle */
+    qvirgl_emit(s, surf_handle);
+}
+
+void qvirgl_clear(QVirglStream *s, const float rgba[4])
+{
+    union {
+        float f;
+        uint32_t u;
+    } c;
+    int i;
+
+    qvirgl_emit(s, QVIRGL_CMD0(QVIRGL_CCMD_CLEAR, 0, QVIRGL_OBJ_CLEAR_SIZE));
+    qvirgl_emit(s, QVIRGL_CLEAR_COLOR0);
+    for (i = 0; i < 4; i++) {
+        c.f = rgba[i];
+        qvirgl_emit(s, c.u);
+    }
+    qvirgl_emit(s, 0);              /* depth, a double */
+    qvirgl_emit(s, 0);
+    qvirgl_emit(s, 0);              /* stencil */
 }
 
 /* ---- graph nodes ---------------------------------------------------- */

@@ -1,6 +1,6 @@
 /*
- * libqos driver for virtio-gpu: the graph nodes and a small 2D driver
- * for the control queue.
+ * libqos driver for virtio-gpu: the graph nodes and a small 2D and 3D
+ * (virgl) driver for the control queue.
  *
  * Copyright (c) 2026 The freeze-mode project authors
  *
@@ -95,5 +95,72 @@ void qvirtio_gpu_req_transfer_to_host_2d(
 void qvirtio_gpu_req_resource_flush(struct virtio_gpu_resource_flush *req,
                                     uint32_t res_id, uint32_t width,
                                     uint32_t height);
+
+/*
+ * The 3D commands (VIRTIO_GPU_F_VIRGL): each returns the response type.
+ * @ctx_id goes in the header, as a guest's 3D driver puts it there.
+ */
+uint32_t qvirtio_gpu_get_capset_info(QVirtioGpu *gpu, uint32_t index,
+                                     struct virtio_gpu_resp_capset_info *info);
+/* The capset, @size bytes of it, to @data (without the response header) */
+uint32_t qvirtio_gpu_get_capset(QVirtioGpu *gpu, uint32_t capset_id,
+                                uint32_t version, void *data, size_t size);
+uint32_t qvirtio_gpu_ctx_create(QVirtioGpu *gpu, uint32_t ctx_id,
+                                const char *name);
+uint32_t qvirtio_gpu_ctx_destroy(QVirtioGpu *gpu, uint32_t ctx_id);
+uint32_t qvirtio_gpu_resource_create_3d(QVirtioGpu *gpu, uint32_t res_id,
+                                        uint32_t target, uint32_t format,
+                                        uint32_t bind, uint32_t width,
+                                        uint32_t height);
+uint32_t qvirtio_gpu_ctx_attach_resource(QVirtioGpu *gpu, uint32_t ctx_id,
+                                         uint32_t res_id);
+/*
+ * Copy the box (0, 0, @width x @height) of level 0 between the host
+ * resource and its guest backing, rows @stride bytes apart, at offset 0.
+ */
+uint32_t qvirtio_gpu_transfer_to_host_3d(QVirtioGpu *gpu, uint32_t ctx_id,
+                                         uint32_t res_id, uint32_t width,
+                                         uint32_t height, uint32_t stride);
+uint32_t qvirtio_gpu_transfer_from_host_3d(QVirtioGpu *gpu, uint32_t ctx_id,
+                                           uint32_t res_id, uint32_t width,
+                                           uint32_t height, uint32_t stride);
+uint32_t qvirtio_gpu_resource_unref(QVirtioGpu *gpu, uint32_t res_id);
+
+/*
+ * A SUBMIT_3D request carrying the command stream @s, fenced with
+ * @fence_id unless it is 0; g_free() it.
+ */
+typedef struct QVirglStream QVirglStream;
+void *qvirtio_gpu_req_submit_3d(uint32_t ctx_id, uint64_t fence_id,
+                                const QVirglStream *s, size_t *req_len);
+uint32_t qvirtio_gpu_submit_3d(QVirtioGpu *gpu, uint32_t ctx_id,
+                               const QVirglStream *s);
+
+/*
+ * A virgl command stream (virglrenderer's src/virgl_protocol.h): just
+ * what it takes to render into a resource without shaders, that is a
+ * surface on it, the framebuffer state and a clear.
+ */
+struct QVirglStream {
+    GArray *dw;                         /* uint32_t, little endian */
+};
+
+/* virgl_hw.h: formats and bind flags */
+#define QVIRGL_FORMAT_B8G8R8A8_UNORM            1
+#define QVIRGL_FORMAT_B8G8R8X8_UNORM            2
+#define QVIRGL_BIND_RENDER_TARGET               (1u << 1)
+#define QVIRGL_BIND_SAMPLER_VIEW                (1u << 3)
+/* gallium's enum pipe_texture_target */
+#define QVIRGL_TARGET_TEXTURE_2D                2
+
+QVirglStream *qvirgl_stream_new(void);
+void qvirgl_stream_free(QVirglStream *s);
+/* Surface object @handle on level 0, layer 0 of @res_id */
+void qvirgl_create_surface(QVirglStream *s, uint32_t handle, uint32_t res_id,
+                           uint32_t format);
+/* One colour buffer, @surf_handle; no depth/stencil */
+void qvirgl_set_framebuffer_state(QVirglStream *s, uint32_t surf_handle);
+/* Clear colour buffer 0 to @rgba (0..1) */
+void qvirgl_clear(QVirglStream *s, const float rgba[4]);
 
 #endif
