@@ -22,23 +22,28 @@ obj=$out/obj
 export PATH=/usr/lib/ccache:$PATH CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
 flags=$(cat "$top/build/obj/configure.flags")
 mkdir -p "$out"
+. "$here/xvfb-lib.sh"
+xvfb_start "$out"
 if [ ! -d "$wt" ]; then
     git -C "$tree" worktree prune
     git -C "$tree" worktree add -q --detach "$wt" prep
 fi
 
 tests="virtio-freeze-test virtio-gpu-freeze-test virtio-freeze-random-test
-    virtio-freeze-types-test"
+    virtio-freeze-types-test virtio-gpu-gl-freeze-test"
 n=0
 for c in $(git -C "$tree" rev-list --reverse prep..series); do
     n=$((n + 1))
     [ "$n" -ge "$first" ] || continue
     subject=$(git -C "$tree" log -1 --format=%s "$c")
     git -C "$wt" checkout -q -f --detach "$c"
-    if [ ! -f "$obj/build.ninja" ]; then
+    # Configured as the main build is (again if its flags changed)
+    if [ ! -f "$obj/build.ninja" ] ||
+       [ "$(cat "$obj/configure.flags" 2>/dev/null)" != "$flags" ]; then
         mkdir -p "$obj"
         # shellcheck disable=SC2086
         (cd "$obj" && "$wt/configure" $flags) > "$out/configure.log" 2>&1
+        echo "$flags" > "$obj/configure.flags"
     fi
     targets="qemu-system-x86_64"
     present=""
