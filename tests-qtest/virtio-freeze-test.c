@@ -928,10 +928,7 @@ static void fz_unplug_test(bool s3, bool busy)
         fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
     }
     if (s3) {
-        qpci_save_header(b.dev->pdev, &b.pci);
-        qtest_pc_suspend_s3(m.qts, m.bus, "pc");
-        qtest_pc_wakeup(m.qts);
-        qpci_restore_header(b.dev->pdev, &b.pci);
+        qtest_pc_s3_cycle(m.qts, m.bus, "pc", b.dev->pdev);
         g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3);
     }
 

@@ -107,6 +107,28 @@ static QVirtQueue *ft_queue(FtMachine *m, QVirtioPCIDevice *d, int n)
     return vq;
 }
 
+/* Freeze or unfreeze, and the device acknowledges */
+static void ft_set(QVirtioPCIDevice *d, uint16_t mode)
+{
+    g_assert_cmphex(qvirtio_freeze_set(d, mode), ==, mode);
+}
+
+/*
+ * Since @before, not one byte of guest memory changed (MSI-X messages
+ * included), and with INTx the ISR says that nothing was notified.
+ */
+static void ft_assert_quiet(FtMachine *m, QVirtioPCIDevice *d,
+                            GByteArray *before)
+{
+    g_autoptr(GByteArray) after = qvirtio_freeze_snapshot(m->qts, FT_RAM);
+
+    qvirtio_freeze_assert_same(before, after);
+    if (!d->pdev->msix_enabled) {
+        g_assert_cmphex(qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset),
+                        ==, 0);
+    }
+}
+
 /* Let the main loop serve back-ends (sockets, timers) for a while */
 static void ft_settle(QTestState *qts)
 {
@@ -174,7 +196,6 @@ static void test_net(const void *data)
     QVirtioPCIDevice *d;
     QVirtQueue *rx, *tx;
     g_autoptr(GByteArray) before = NULL;
-    g_autoptr(GByteArray) after = NULL;
     uint64_t rxbuf[2], txbuf;
     uint32_t rxhead[2], txhead;
     char got[32];
@@ -218,8 +239,7 @@ static void test_net(const void *data)
         qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
     }
 
-    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
-                    ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
+    ft_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
 
     /* The driver may publish a buffer and kick while the device is frozen */
     txbuf = guest_alloc(&m.alloc, 64);
@@ -243,8 +263,7 @@ static void test_net(const void *data)
     ft_kick_raw(d, rx);
     ft_kick_raw(d, tx);
     ft_settle(m.qts);
-    after = qvirtio_freeze_snapshot(m.qts, FT_RAM);
-    qvirtio_freeze_assert_same(before, after);
+    ft_assert_quiet(&m, d, before);
     if (!c->msix) {
         g_assert_cmphex(qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset),
                         ==, 0);
@@ -253,8 +272,7 @@ static void test_net(const void *data)
                     VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
 
     /* Unfreeze: the latched link change, the kick, then the packets */
-    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
-                    ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
+    ft_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     if (c->msix) {
         qvirtio_wait_config_isr(&d->vdev, QVIRTIO_FREEZE_TIMEOUT_US);
     }
@@ -325,7 +343,6 @@ static void test_blk(const void *data)
     const char *machine = data;
     g_autofree char *file = NULL;
     g_autoptr(GByteArray) before = NULL;
-    g_autoptr(GByteArray) after = NULL;
     FtMachine m;
     QVirtioPCIDevice *d;
     QVirtQueue *vq;
@@ -352,8 +369,7 @@ static void test_blk(const void *data)
     ft_config_writeb(d, wce_off, 1);
     g_assert_cmpint(qvirtio_config_readb(&d->vdev, wce_off), ==, 1);
 
-    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
-                    ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
+    ft_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
     head = ft_blk_read(&m, d, vq, &req);
 
     before = qvirtio_freeze_snapshot(m.qts, FT_RAM);
@@ -371,8 +387,7 @@ static void test_blk(const void *data)
     qpci_io_writew(d->pdev, legacy, VIRTIO_PCI_QUEUE_SEL, 0);
     qpci_io_writel(d->pdev, legacy, VIRTIO_PCI_QUEUE_PFN, 0);
     ft_settle(m.qts);
-    after = qvirtio_freeze_snapshot(m.qts, FT_RAM);
-    qvirtio_freeze_assert_same(before, after);
+    ft_assert_quiet(&m, d, before);
 
     g_assert_cmpint(qvirtio_config_readb(&d->vdev, wce_off), ==, 1);
     g_assert_cmphex(qvirtio_freeze_status(d), ==, status);
@@ -381,8 +396,7 @@ static void test_blk(const void *data)
     /* Reads keep working: the new capacity is there, not yet notified */
     g_assert_cmpint(qvirtio_config_readq(&d->vdev, 0), ==, 2 * MiB / 512);
 
-    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
-                    ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
+    ft_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     qvirtio_wait_config_isr(&d->vdev, QVIRTIO_FREEZE_TIMEOUT_US);
     ft_wait_used(m.qts, d, vq, head);
     g_assert_cmpint(qtest_readb(m.qts, req + sizeof(struct virtio_blk_outhdr) +
@@ -403,7 +417,6 @@ static void test_rng(const void *data)
 {
     const char *machine = data;
     g_autoptr(GByteArray) before = NULL;
-    g_autoptr(GByteArray) after = NULL;
     FtMachine m;
     QVirtioPCIDevice *d;
     QVirtQueue *vq;
@@ -421,8 +434,7 @@ static void test_rng(const void *data)
     qvirtio_set_driver_ok(&d->vdev);
     qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
 
-    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
-                    ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
+    ft_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
     buf = guest_alloc(&m.alloc, sizeof(got));
     qtest_memset(m.qts, buf, 0, sizeof(got));
     head = qvirtqueue_add(m.qts, vq, buf, sizeof(got), true, false);
@@ -431,12 +443,9 @@ static void test_rng(const void *data)
     before = qvirtio_freeze_snapshot(m.qts, FT_RAM);
     ft_kick_raw(d, vq);
     ft_settle(m.qts);
-    after = qvirtio_freeze_snapshot(m.qts, FT_RAM);
-    qvirtio_freeze_assert_same(before, after);
-    g_assert_cmphex(qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset), ==, 0);
+    ft_assert_quiet(&m, d, before);
 
-    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
-                    ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
+    ft_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     qvirtio_wait_used_elem(m.qts, &d->vdev, vq, head, &len,
                            QVIRTIO_FREEZE_TIMEOUT_US);
     g_assert_cmpuint(len, ==, sizeof(got));
@@ -454,7 +463,6 @@ static void test_balloon(const void *data)
 {
     const char *machine = data;
     g_autoptr(GByteArray) before = NULL;
-    g_autoptr(GByteArray) after = NULL;
     FtMachine m;
     QVirtioPCIDevice *d;
     QVirtQueue *inflate, *deflate, *stats;
@@ -478,8 +486,7 @@ static void test_balloon(const void *data)
                              "'property': 'guest-stats-polling-interval', "
                              "'value': 1}}");
 
-    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
-                    ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
+    ft_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
     qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
     before = qvirtio_freeze_snapshot(m.qts, FT_RAM);
     qtest_qmp_assert_success(m.qts, "{'execute': 'balloon', 'arguments': "
@@ -489,12 +496,9 @@ static void test_balloon(const void *data)
     ft_kick_raw(d, deflate);
     ft_kick_raw(d, stats);
     ft_settle(m.qts);
-    after = qvirtio_freeze_snapshot(m.qts, FT_RAM);
-    qvirtio_freeze_assert_same(before, after);
-    g_assert_cmphex(qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset), ==, 0);
+    ft_assert_quiet(&m, d, before);
 
-    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
-                    ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
+    ft_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     qvirtio_wait_config_isr(&d->vdev, QVIRTIO_FREEZE_TIMEOUT_US);
     g_assert_cmpuint(qvirtio_config_readl(&d->vdev, 0), ==,
                      FT_RAM / 2 / 4096);
@@ -510,7 +514,6 @@ static void test_gpu(const void *data)
 {
     const char *type = data;
     g_autoptr(GByteArray) before = NULL;
-    g_autoptr(GByteArray) after = NULL;
     struct virtio_gpu_ctrl_hdr req = {
         .type = cpu_to_le32(VIRTIO_GPU_CMD_GET_DISPLAY_INFO),
     };
@@ -527,20 +530,16 @@ static void test_gpu(const void *data)
                      1ull << VIRTIO_F_FREEZE_MODE);
     qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
 
-    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
-                    ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
+    ft_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
     cmd = qvirtio_gpu_cmd_add(&gpu, &req, sizeof(req), sizeof(resp));
     qvirtio_gpu_cmd_publish(&gpu, cmd);
 
     before = qvirtio_freeze_snapshot(m.qts, FT_RAM);
     ft_kick_raw(d, gpu.ctrlq);
     ft_settle(m.qts);
-    after = qvirtio_freeze_snapshot(m.qts, FT_RAM);
-    qvirtio_freeze_assert_same(before, after);
-    g_assert_cmphex(qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset), ==, 0);
+    ft_assert_quiet(&m, d, before);
 
-    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
-                    ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
+    ft_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     g_assert_cmphex(qvirtio_gpu_cmd_wait(&gpu, cmd, &resp), ==,
                     VIRTIO_GPU_RESP_OK_DISPLAY_INFO);
     qvirtio_gpu_cleanup(&gpu);
@@ -684,8 +683,7 @@ static void test_no_soft_reset(const void *data)
     vq = ft_queue(&m, d, 0);
     qvirtio_set_driver_ok(&d->vdev);
     status = qvirtio_freeze_status(d);
-    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
-                    ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
+    ft_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
 
     /* What Linux does on suspend: save, D3hot; then S3 */
     qpci_save_header(port, &port_saved);
@@ -703,8 +701,7 @@ static void test_no_soft_reset(const void *data)
     g_assert_cmphex(qvirtio_freeze_status(d), ==, status);
     g_assert_cmphex(qvirtio_freeze_read(d), ==,
                     VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
-    g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
-                    ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
+    ft_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     head = ft_blk_read(&m, d, vq, &req);
     ft_wait_used(m.qts, d, vq, head);
     g_assert_cmpint(qtest_readb(m.qts, req + sizeof(struct virtio_blk_outhdr) +
@@ -770,7 +767,6 @@ static void test_vga_s3(const void *data)
     FtMachine m;
     QVirtioPCIDevice *d;
     QVirtioGpu gpu;
-    QPCISavedHeader saved;
     uint8_t sr1;
 
     ft_start(&m, "pc", "-device virtio-vga,addr=%d.0,freeze_mode=on",
@@ -783,21 +779,16 @@ static void test_vga_s3(const void *data)
     qtest_outb(m.qts, FT_VGA_SEQ_DATA, 0x21);
     g_assert_cmphex(qtest_inb(m.qts, FT_VGA_SEQ_DATA), ==, 0x21);
     if (freeze) {
-        g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
-                        ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
+        ft_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
     }
-    qpci_save_header(d->pdev, &saved);
-    qtest_pc_suspend_s3(m.qts, m.bus, "pc");
-    qtest_pc_wakeup(m.qts);
-    qpci_restore_header(d->pdev, &saved);
+    qtest_pc_s3_cycle(m.qts, m.bus, "pc", d->pdev);
 
     qtest_outb(m.qts, FT_VGA_SEQ_INDEX, 1);
     sr1 = qtest_inb(m.qts, FT_VGA_SEQ_DATA);
     /* Kept by a frozen device; without the freeze, the wakeup resets it */
     g_assert_cmphex(sr1, ==, freeze ? 0x21 : 0);
     if (freeze) {
-        g_assert_cmphex(qvirtio_freeze_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
-                        ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
+        ft_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     }
     qvirtio_gpu_cleanup(&gpu);
     ft_stop(&m);

@@ -192,12 +192,7 @@ static void gf_stop(GfMachine *m)
 /* Suspend to RAM and wake up, restoring the PCI state as a guest does */
 static void gf_s3(GfMachine *m)
 {
-    QPCISavedHeader saved;
-
-    qpci_save_header(m->dev->pdev, &saved);
-    qtest_pc_suspend_s3(m->qts, m->bus, m->c->machine);
-    qtest_pc_wakeup(m->qts);
-    qpci_restore_header(m->dev->pdev, &saved);
+    qtest_pc_s3_cycle(m->qts, m->bus, m->c->machine, m->dev->pdev);
 }
 
 /* ---- the cases ------------------------------------------------------ */

@@ -330,12 +330,7 @@ static void gl_stop(GlMachine *m)
 /* Suspend to RAM and wake up, restoring the PCI state as a guest does */
 static void gl_s3(GlMachine *m)
 {
-    QPCISavedHeader saved;
-
-    qpci_save_header(m->dev->pdev, &saved);
-    qtest_pc_suspend_s3(m->qts, m->bus, m->c->machine);
-    qtest_pc_wakeup(m->qts);
-    qpci_restore_header(m->dev->pdev, &saved);
+    qtest_pc_s3_cycle(m->qts, m->bus, m->c->machine, m->dev->pdev);
 }
 
 /* ---- 3D ------------------------------------------------------------- */

@@ -63,3 +63,14 @@ void qtest_pc_wakeup(QTestState *qts)
     qtest_qmp_assert_success(qts, "{'execute': 'system_wakeup'}");
     qtest_qmp_eventwait(qts, "WAKEUP");
 }
+
+void qtest_pc_s3_cycle(QTestState *qts, QPCIBus *bus, const char *machine,
+                       QPCIDevice *dev)
+{
+    QPCISavedHeader saved;
+
+    qpci_save_header(dev, &saved);
+    qtest_pc_suspend_s3(qts, bus, machine);
+    qtest_pc_wakeup(qts);
+    qpci_restore_header(dev, &saved);
+}

@@ -28,4 +28,11 @@ void qtest_pc_suspend_s3(QTestState *qts, QPCIBus *bus, const char *machine);
 /* QMP system_wakeup, and wait for the WAKEUP event */
 void qtest_pc_wakeup(QTestState *qts);
 
+/*
+ * S3 as a guest does it around one PCI function @dev: save its header,
+ * suspend, wake up, restore the header.
+ */
+void qtest_pc_s3_cycle(QTestState *qts, QPCIBus *bus, const char *machine,
+                       QPCIDevice *dev);
+
 #endif
