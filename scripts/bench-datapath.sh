@@ -21,22 +21,11 @@ tree=$(realpath "$1")
 build=$(realpath "$2")
 n=${3:-1000}
 out=$top/build/bench
-wt=$out/qemu
 obj=$out/obj
 
+. "$here/series-lib.sh"
 export PATH=/usr/lib/ccache:$PATH CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
-mkdir -p "$out"
-if [ ! -d "$wt" ]; then
-    git -C "$tree" worktree prune
-    git -C "$tree" worktree add -q --detach "$wt" prep
-fi
-git -C "$wt" checkout -q -f --detach prep
-if [ ! -f "$obj/build.ninja" ]; then
-    mkdir -p "$obj"
-    # shellcheck disable=SC2046
-    (cd "$obj" && "$wt/configure" $(cat "$build/configure.flags")) \
-        > "$out/configure.log" 2>&1
-fi
+side_tree "$top" "$tree" "$out" prep
 echo "bench-datapath: building unpatched QEMU 10.0.2 in build/bench/obj"
 ninja -C "$obj" qemu-system-x86_64 > "$out/build.log" 2>&1
 "$here/link-firmware.sh" "$obj" > /dev/null

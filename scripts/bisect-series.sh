@@ -19,15 +19,11 @@ out=$top/build/bisect
 wt=$out/qemu
 obj=$out/obj
 
-export PATH=/usr/lib/ccache:$PATH CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
-flags=$(cat "$top/build/obj/configure.flags")
-mkdir -p "$out"
+. "$here/series-lib.sh"
 . "$here/xvfb-lib.sh"
+export PATH=/usr/lib/ccache:$PATH CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
+mkdir -p "$out"
 xvfb_start "$out"
-if [ ! -d "$wt" ]; then
-    git -C "$tree" worktree prune
-    git -C "$tree" worktree add -q --detach "$wt" prep
-fi
 
 tests="virtio-freeze-test virtio-gpu-freeze-test virtio-freeze-random-test
     virtio-freeze-types-test virtio-gpu-gl-freeze-test"
@@ -36,15 +32,7 @@ for c in $(git -C "$tree" rev-list --reverse prep..series); do
     n=$((n + 1))
     [ "$n" -ge "$first" ] || continue
     subject=$(git -C "$tree" log -1 --format=%s "$c")
-    git -C "$wt" checkout -q -f --detach "$c"
-    # Configured as the main build is (again if its flags changed)
-    if [ ! -f "$obj/build.ninja" ] ||
-       [ "$(cat "$obj/configure.flags" 2>/dev/null)" != "$flags" ]; then
-        mkdir -p "$obj"
-        # shellcheck disable=SC2086
-        (cd "$obj" && "$wt/configure" $flags) > "$out/configure.log" 2>&1
-        echo "$flags" > "$obj/configure.flags"
-    fi
+    side_tree "$top" "$tree" "$out" "$c"
     targets="qemu-system-x86_64"
     present=""
     for t in $tests; do

@@ -13,7 +13,16 @@
 #   - VIRTIO_F_FREEZE_MODE and freeze_mode appear in content.tex,
 #     transport-pci.tex and conformance.tex;
 #   - braces and \begin{...}/\end{...} pairs are balanced in every patched
-#     .tex file.
+#     .tex file;
+#   - conformance: every line the patches add or change that holds an
+#     RFC 2119 keyword in capitals (MUST, SHOULD, MAY, ...) is inside a
+#     \devicenormative/\drivernormative block that conformance.tex
+#     references; the failure names the file, line and block.  Only the
+#     lines the patches touch are checked, so the spec's own text (which
+#     has normative keywords outside such blocks) never fails it;
+#   - every normative block the patches add is referenced from
+#     conformance.tex and listed by its full label in docs/spec/README.md
+#     (the statement -> label table).
 # The directory itself is never modified: everything happens in a copy.
 # The PDF is not built (TeX is not required).
 
@@ -79,10 +88,10 @@ fi
 
 nfiles=$(sort -u "$changed_list" | grep -c . || true)
 
-if ! python3 - "$tmp/orig" "$tmp/spec" "$changed_list" <<'PYEOF'
+if ! python3 - "$tmp/orig" "$tmp/spec" "$changed_list" "$repo_root/docs/spec/README.md" <<'PYEOF'
 import os, re, sys
 
-orig_dir, spec_dir, changed_list = sys.argv[1:4]
+orig_dir, spec_dir, changed_list, readme = sys.argv[1:5]
 changed = sorted({l.strip() for l in open(changed_list) if l.strip()})
 errors = []
 
@@ -213,10 +222,92 @@ for f in changed:
     else:
         errors.extend("%s: %s" % (f, e) for e in errs)
 
+# Every normative statement the patches add (a line of new text with an
+# RFC 2119 keyword in capitals) must sit in a \devicenormative or
+# \drivernormative block, and conformance.tex must reference that block:
+# that is how a statement becomes part of a conformance clause.  Only lines
+# the patches add or change are checked, never the rest of the spec.  Each
+# normative block the patches add must also be listed in the README next to
+# the patches (the statement -> label table).
+import difflib
+KEYWORD_RE = re.compile(
+    r"(?<![A-Za-z0-9_])(MUST|SHOULD|MAY|SHALL|REQUIRED|RECOMMENDED|OPTIONAL)(?![A-Za-z0-9_])")
+HEADING_RE = re.compile(
+    r"\\(?:chapter|section|subsection|subsubsection|paragraph|subparagraph)\*?\s*\{"
+    r"|\\(devicenormative|drivernormative)\{[^{}]*\}\{[^{}]*\}\{([^{}]*)\}")
+
+def blank_listings(text):
+    # Keep the line count, drop the contents of verbatim-like environments.
+    return re.sub(r"(\\begin\{(%s)\}.*?\\end\{\2\})" % "|".join(VERBATIM),
+                  lambda m: "\n" * m.group(1).count("\n"), text, flags=re.S)
+
+conf_text = read(os.path.join(spec_dir, "conformance.tex"))
+conf_refs = set(refs(conf_text))
+readme_text = read(readme) if os.path.exists(readme) else ""
+
+n_statements = 0
+blocks_used = set()
+for f in changed:
+    if not f.endswith(".tex"):
+        continue
+    new_text = read(os.path.join(spec_dir, f))
+    opath = os.path.join(orig_dir, f)
+    old_lines = read(opath).split("\n") if os.path.exists(opath) else []
+    new_lines = new_text.split("\n")
+    added = set()
+    sm = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag in ("replace", "insert"):
+            added.update(range(j1, j2))
+    clean = blank_listings(strip_comments(new_text))
+    clean_lines = clean.split("\n")
+    starts = [0]
+    for l in clean_lines[:-1]:
+        starts.append(starts[-1] + len(l) + 1)
+    headings = [(m.start(), m.group(1), m.group(2)) for m in HEADING_RE.finditer(clean)]
+    for ln in sorted(added):
+        line = clean_lines[ln]
+        if not KEYWORD_RE.search(line):
+            continue
+        n_statements += 1
+        block = None
+        for pos, kind, label in headings:
+            if pos > starts[ln]:
+                break
+            block = (kind, label)
+        where = "%s:%d: %s" % (f, ln + 1, new_lines[ln].strip())
+        if block is None or block[0] is None:
+            errors.append("normative keyword outside a \\devicenormative/"
+                          "\\drivernormative block: " + where)
+            continue
+        key = "%s:%s" % (block[0], norm(block[1]))
+        blocks_used.add(key)
+        if key not in conf_refs:
+            errors.append("normative statement in %s, which no conformance.tex "
+                          "entry references: %s" % (key, where))
+
+# Normative blocks the patches add must be listed in the README.
+orig_blocks = Counter()
+for f in tex_files(orig_dir):
+    orig_blocks.update("%s:%s" % (k, norm(l))
+                       for k, l in NORMATIVE_RE.findall(strip_comments(read(os.path.join(orig_dir, f)))))
+new_blocks = Counter()
+for f in tex_files(spec_dir):
+    new_blocks.update("%s:%s" % (k, norm(l))
+                      for k, l in NORMATIVE_RE.findall(strip_comments(read(os.path.join(spec_dir, f)))))
+added_blocks = sorted(new_blocks - orig_blocks)
+for b in added_blocks:
+    if b not in readme_text:
+        errors.append("normative block %s is not listed in %s" % (b, os.path.basename(readme)))
+    if b not in conf_refs:
+        errors.append("normative block %s is not referenced from conformance.tex" % b)
+
 if errors:
     for e in errors:
         print("check-spec: " + e, file=sys.stderr)
     sys.exit(1)
+print("normative lines added: %d, in %d blocks, all referenced from "
+      "conformance.tex (%d new blocks)" % (n_statements, len(blocks_used), len(added_blocks)))
 PYEOF
 then
     die "sanity checks failed"

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Build the patched virtio modules (patches/linux/series) out of tree against
+# Build the patched virtio modules (patches/linux/6.1/series, the 6.1 backport
+# of the upstream-shaped series in patches/linux/6.12/) out of tree against
 # the Debian linux-headers package of the current 6.1 ABI.
 #
 #   build/guest/linux-source-6.1/  pristine subset of /usr/src/linux-source-6.1.tar.xz
@@ -38,7 +39,7 @@ tarball=/usr/src/linux-source-6.1.tar.xz
 pristine=$g/linux-source-6.1
 src=$g/linux-src
 out=$g/modules/patched
-series=$top/patches/linux/series
+series=$top/patches/linux/6.1/series
 
 # 1. pristine subset (once per tarball)
 stamp=$pristine/.extracted
@@ -60,7 +61,7 @@ cp -a "$pristine/drivers" "$pristine/include" "$src/"
 while read -r p _; do
     case "$p" in '' | '#'*) continue ;; esac
     echo "build-modules: applying $p"
-    patch -d "$src" -p1 -s --batch --no-backup-if-mismatch <"$top/patches/linux/$p"
+    patch -d "$src" -p1 -s --batch --no-backup-if-mismatch <"$top/patches/linux/6.1/$p"
 done <"$series"
 
 # 3. build

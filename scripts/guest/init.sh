@@ -9,9 +9,8 @@
 # At start the guest prints "READY variant=<v> kernel=<release>".
 # Commands:
 #   draw N        draw the demo picture for step N onto /dev/fb0 (fbdraw)
-#   suspend [raw] set mem_sleep to deep and do "echo mem > /sys/power/state"
-#                 (S3); answers after resume with the time the write took;
-#                 restores the q35 LPC PMBASE unless "raw" (see lpc_save)
+#   suspend       set mem_sleep to deep and do "echo mem > /sys/power/state"
+#                 (S3); answers after resume with the time the write took
 #   dmesg [-c] [ERE]  kernel log lines matching ERE (default: PM/virtio
 #                 lines); -c clears the log after reading it
 #   irq           /proc/interrupts lines of the virtio-gpu device, then
@@ -62,25 +61,6 @@ gpu_dev() {
     ls /sys/bus/virtio/drivers/virtio_gpu 2>/dev/null | grep -m1 '^virtio[0-9]'
 }
 
-# QEMU q35 workaround (platform, not virtio): the S3 wakeup reset clears the
-# ICH9 LPC's PMBASE/ACPI_CNTL (config 0x40-0x4f) and SeaBIOS does not
-# program them again on S3 resume, so the ACPI PM registers vanish and the
-# *next* S3 silently does not happen.  Save them before and restore them
-# after each suspend ("suspend raw" skips the restore).
-LPC=/sys/bus/pci/devices/0000:00:1f.0
-lpc_save() {
-    rm -f /tmp/lpc.cfg
-    [ "$(cat $LPC/vendor 2>/dev/null):$(cat $LPC/device 2>/dev/null)" = 0x8086:0x2918 ] || return 0
-    dd if=$LPC/config of=/tmp/lpc.cfg bs=16 skip=4 count=1 2>/dev/null
-}
-lpc_restore() {
-    [ -s /tmp/lpc.cfg ] || return 0
-    if ! dd if=$LPC/config bs=16 skip=4 count=1 2>/dev/null | cmp -s - /tmp/lpc.cfg; then
-        dd if=/tmp/lpc.cfg of=$LPC/config bs=16 seek=4 count=1 conv=notrunc 2>/dev/null
-        echo "lpc: restored ICH9 PMBASE/ACPI_CNTL after S3 wakeup"
-    fi
-}
-
 run() {
     case "$1" in
     ping) echo pong ;;
@@ -89,12 +69,10 @@ run() {
         [ -w /sys/power/mem_sleep ] && echo deep >/sys/power/mem_sleep
         echo "mem_sleep: $(cat /sys/power/mem_sleep 2>/dev/null)"
         t0=$(cut -d' ' -f1 /proc/uptime)
-        lpc_save
         echo "SUSPENDING"
         echo mem >/sys/power/state
         rc=$?
         t1=$(cut -d' ' -f1 /proc/uptime)
-        [ "$2" = raw ] || lpc_restore
         echo "RESUMED rc=$rc uptime_before=$t0 uptime_after=$t1"
         return $rc
         ;;

@@ -3,19 +3,21 @@
 # virtio-pci + virtio-gpu (+ DRM deps) from the stock Debian module tree with
 # modprobe's dependency order, and scripts/guest/init.sh as /init.
 #
-# usage: mkinitramfs.sh stock|patched [OUT]
-#   stock:   every module from /lib/modules/<abi>-amd64
+# usage: mkinitramfs.sh stock|patched|builtin [OUT]
+#   stock:   every module from /lib/modules/<abi>-amd64 (Debian 6.1 kernel)
 #   patched: the modules found in build/guest/modules/patched/ replace the
 #            stock ones of the same name (run build-modules.sh first)
+#   builtin: no modules at all, for the 6.12 guest kernel (build-kernel.sh),
+#            which has virtio-pci and virtio-gpu built in
 # Default OUT: build/guest/initramfs-<variant>.cpio.gz
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-variant=${1:?usage: mkinitramfs.sh stock|patched [OUT]}
-case "$variant" in stock | patched) ;; *) echo "bad variant $variant" >&2; exit 2 ;; esac
+variant=${1:?usage: mkinitramfs.sh stock|patched|builtin [OUT]}
+case "$variant" in stock | patched | builtin) ;; *) echo "bad variant $variant" >&2; exit 2 ;; esac
 out=${2:-$top/build/guest/initramfs-$variant.cpio.gz}
 
-eval "$("$here/fetch-guest.sh" --print-only)"
+[ "$variant" = builtin ] || eval "$("$here/fetch-guest.sh" --print-only)"
 gdir=$top/build/guest
 patched_dir=$gdir/modules/patched
 root=$gdir/initramfs-$variant.root
@@ -37,7 +39,9 @@ cp "$gdir/fbdraw" "$root/bin/fbdraw"
 # modules, dependency order, deduplicated
 : >"$root/etc/modules.load"
 declare -A seen=()
-for top_mod in virtio_pci virtio_gpu; do
+top_mods="virtio_pci virtio_gpu"
+[ "$variant" != builtin ] || top_mods=""
+for top_mod in $top_mods; do
     while read -r kw path _; do
         [ "$kw" = insmod ] || continue
         name=$(basename "$path")

@@ -1,7 +1,14 @@
 #!/usr/bin/python3
-"""Boot a Debian 6.1 guest with virtio-gpu under TCG, draw a picture, do S3
+"""Boot a Linux guest with virtio-gpu under TCG, draw a picture, do S3
 (echo mem > /sys/power/state, then QMP system_wakeup) and check that the
 display survives.  Standard library only.  See docs/guest.md.
+
+Kernels (--kernel):
+  6.1    Debian 12's kernel with the patched virtio modules in the initramfs
+         (variant patched) or the stock ones (variant stock)
+  6.12   build/guest/bzImage-6.12 (build-kernel.sh, series applied, virtio
+         built in) or bzImage-6.12-stock (variant stock: unpatched), with
+         the module-less initramfs-builtin.cpio.gz
 
 Modes:
   e2e    freeze path (patched modules, freeze_mode=on): every cycle must
@@ -11,13 +18,19 @@ Modes:
          asserts the display IS broken after resume (proves the difference).
   demo   one cycle on the chosen path, writes before/after/side-by-side PNGs
          and prints what it saw; never fails on a broken display.
-  bench  N cycles without redrawing, prints the S3 round trip (system_wakeup
-         -> guest userspace answer) and the guest's resume-devices time.
+  bench  N cycles per path without redrawing: the S3 round trip
+         (system_wakeup -> guest userspace answer), the guest's "resume of
+         devices" time and whether the display was kept (pixel diff), for
+         the freeze path, the stock path and (6.12, q35) upstream's
+         No_Soft_Reset alternative: virtio-gpu behind a pcie-root-port with
+         x-pcie-pm-no-soft-reset=on, without freeze_mode.
 
 Examples:
   run-s3.py --mode e2e --machine q35 --cycles 20
   run-s3.py --mode stock --machine pc
   run-s3.py --mode demo --path freeze --out build/demo
+  run-s3.py --kernel 6.12 --mode e2e --machine pc --cycles 20
+  run-s3.py --kernel 6.12 --mode stock --stock-variant patched --stock-freeze-mode off
 """
 import argparse
 import json
@@ -278,34 +291,53 @@ def guest_env():
     return dict(l.split("=", 1) for l in out.split() if "=" in l)
 
 
+def kernel_and_initrd(args, variant):
+    """The guest kernel image and the initramfs of a path's variant."""
+    if args.kernel == "6.12":
+        name = "bzImage-6.12" + ("-stock" if variant == "stock" else "")
+        kernel = os.path.join(TOP, "build/guest", name)
+        if not os.path.exists(kernel):
+            raise Fail("missing %s (run scripts/guest/build-kernel.sh%s)" %
+                       (kernel, " --stock" if variant == "stock" else ""))
+        variant = "builtin"
+    else:
+        kernel = guest_env()["GUEST_VMLINUZ"]
+    initrd = os.path.join(TOP, "build/guest/initramfs-%s.cpio.gz" % variant)
+    if not os.path.exists(initrd):
+        raise Fail("missing %s (run mkinitramfs.sh %s)" % (initrd, variant))
+    return kernel, initrd
+
+
 class VM:
-    def __init__(self, args, variant, freeze_mode, tag):
+    def __init__(self, args, variant, freeze_mode, tag, gpu_opts="",
+                 root_port=False):
         self.args = args
         self.tag = tag
         self.dir = tempfile.mkdtemp(prefix="s3-%s-" % tag.replace("/", "-"),
                                     dir=os.path.join(TOP, "build", "guest"))
-        env = guest_env()
         qemu = os.environ.get("QEMU") or os.path.join(TOP, "build/obj/qemu-system-x86_64")
         if not os.path.exists(qemu):
             raise Fail("no QEMU binary at %s (set QEMU=)" % qemu)
-        initrd = os.path.join(TOP, "build/guest/initramfs-%s.cpio.gz" % variant)
-        if not os.path.exists(initrd):
-            raise Fail("missing %s (run mkinitramfs.sh %s)" % (initrd, variant))
+        kernel, initrd = kernel_and_initrd(args, variant)
         self.console = os.path.join(self.dir, "console.log")
         qmp = os.path.join(self.dir, "qmp.sock")
         ser = os.path.join(self.dir, "cmd.sock")
-        gpu = "virtio-gpu-pci"
+        gpu = "virtio-gpu-pci" + gpu_opts
         if freeze_mode is not None:
             gpu += ",freeze_mode=" + freeze_mode
+        dev = ["-device", gpu]
+        if root_port:
+            dev = ["-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
+                   "-device", gpu + ",bus=rp0"]
         machine = args.machine
         s3 = "ICH9-LPC.disable_s3=0" if machine == "q35" else "PIIX4_PM.disable_s3=0"
         cmd = [qemu, "-machine", machine + os.environ.get("S3_MACHINE_OPTS", ""), "-accel", "tcg", "-m", "512",
                "-smp", "1", "-nodefaults", "-no-reboot",
-               "-kernel", env["GUEST_VMLINUZ"], "-initrd", initrd,
+               "-kernel", kernel, "-initrd", initrd,
                "-append", "console=ttyS0 loglevel=6 mem_sleep_default=deep "
                           "no_console_suspend panic=-1 " +
                           args.append,
-               "-device", gpu, "-vga", "none", "-display", "none",
+               ] + dev + ["-vga", "none", "-display", "none",
                "-global", s3,
                "-qmp", "unix:%s,server=on,wait=off" % qmp,
                "-serial", "file:" + self.console,
@@ -456,13 +488,18 @@ def info(vm):
 
 
 def boot(args, path):
+    gpu_opts, root_port = "", False
     if path == "freeze":
         variant, fm = args.freeze_variant, "on"
+    elif path == "noreset":
+        # upstream's alternative: PCIe PM No_Soft_Reset, no freeze_mode
+        variant, fm = args.stock_variant, None
+        gpu_opts, root_port = ",x-pcie-pm-no-soft-reset=on", True
     else:
         variant = args.stock_variant
         fm = args.stock_freeze_mode if args.stock_freeze_mode != "absent" else None
-    tag = "%s/%s" % (args.machine, path)
-    vm = VM(args, variant, fm, tag)
+    tag = "%s/%s/%s" % (args.machine, args.kernel, path)
+    vm = VM(args, variant, fm, tag, gpu_opts, root_port)
     d, out = info(vm)
     log("[%s] virtio-gpu %s status=%s freeze_mode_negotiated=%s" %
         (tag, d.get("device"), d.get("status"), d.get("freeze_mode_negotiated")))
@@ -547,8 +584,8 @@ def mode_e2e(args):
             if cycle_ok(r):
                 passed += 1
             else:
-                save_pngs(os.path.join(TOP, "build/guest"), "e2e-fail-%s" %
-                          args.machine, r)
+                save_pngs(os.path.join(TOP, "build/guest"), "e2e-fail-%s-%s" %
+                          (args.machine, args.kernel), r)
                 vm.dump_tail()
                 raise Fail("[%s] cycle %d failed" % (tag, n))
             r.pop("before"), r.pop("after"), r.pop("redrawn", None)
@@ -581,7 +618,7 @@ def mode_demo(args):
         vm, d = boot(args, path)
         try:
             r = one_cycle(vm, vm.tag, 1, 10, args, [])
-            save_pngs(args.out, "%s-%s" % (path, args.machine), r)
+            save_pngs(args.out, "%s-%s-%s" % (path, args.machine, args.kernel), r)
             for l in r.get("dmesg", []):
                 if re.search(r"PM: (suspend|resume)|virtio|blocked|hung", l):
                     log("[%s] guest: %s" % (vm.tag, l))
@@ -596,11 +633,21 @@ def mode_demo(args):
 
 def mode_bench(args):
     rows = []
-    for path in ("freeze", "stock"):
-        vm, d = boot(args, path)
+    paths = args.bench_paths.split(",")
+    for path in paths:
+        if path == "noreset" and (args.machine != "q35" or args.kernel != "6.12"):
+            log("[%s/%s/noreset] skipped: needs PCIe (q35) and a kernel that "
+                "honours No_Soft_Reset (6.12)" % (args.machine, args.kernel))
+            continue
         try:
-            ok, _ = draw(vm, 7)
-            rts, mss = [], []
+            vm, d = boot(args, path)
+        except Fail as e:
+            log("[%s/%s/%s] boot failed: %s" % (args.machine, args.kernel, path, e))
+            rows.append((path, [], [], 0))
+            continue
+        try:
+            ok, before = draw(vm, 7)
+            rts, mss, kept = [], [], 0
             for n in range(1, args.cycles + 1):
                 clear_dmesg(vm)
                 try:
@@ -609,23 +656,30 @@ def mode_bench(args):
                 except Fail as e:
                     log("[%s] cycle %d: %s" % (vm.tag, n, e))
                     break
+                time.sleep(args.settle)
+                after = vm.screendump("bench%d" % n)
+                same = (after.w, after.h) == (before.w, before.h) and \
+                    after.data == before.data
+                kept += same
                 rts.append(rt)
                 if ms is not None:
                     mss.append(ms)
-                log("[%s] cycle %d: wakeup->answer %.3fs, guest resume devices %s ms"
-                    % (vm.tag, n, rt, ms))
-            rows.append((path, rts, mss))
+                log("[%s] cycle %d: wakeup->answer %.3fs, guest resume devices %s ms, "
+                    "display %s" % (vm.tag, n, rt, ms, "kept" if same else
+                                    "CHANGED (%s)" % describe(before, after)))
+            rows.append((path, rts, mss, kept))
         finally:
             vm.close()
-    log("bench-s3 (%s, TCG): path, cycles, wakeup->guest answer avg/min/max [s], "
-        "guest resume devices avg [ms]" % args.machine)
-    for path, rts, mss in rows:
+    log("bench-s3 (%s, %s guest, TCG): path, cycles, wakeup->guest answer "
+        "avg/min/max [s], guest resume devices avg [ms], display kept" %
+        (args.machine, args.kernel))
+    for path, rts, mss, kept in rows:
         if rts:
-            log("  %-6s %2d  %.3f / %.3f / %.3f   %s" % (
+            log("  %-7s %2d  %.3f / %.3f / %.3f   %8s   %d/%d" % (
                 path, len(rts), sum(rts) / len(rts), min(rts), max(rts),
-                "%.1f" % (sum(mss) / len(mss)) if mss else "?"))
+                "%.1f" % (sum(mss) / len(mss)) if mss else "?", kept, len(rts)))
         else:
-            log("  %-6s  no completed cycle" % path)
+            log("  %-7s  no completed cycle" % path)
 
 
 def mode_cmd(args):
@@ -649,14 +703,21 @@ def main():
     ap.add_argument("--cmd", action="append", default=[],
                     help="cmd mode: guest command to run (repeatable)")
     ap.add_argument("--machine", choices=("q35", "pc"), default="q35")
+    ap.add_argument("--kernel", choices=("6.1", "6.12"), default="6.1",
+                    help="guest kernel (see above)")
+    ap.add_argument("--bench-paths", default="freeze,stock,noreset",
+                    help="bench: comma-separated paths (freeze, stock, noreset)")
     ap.add_argument("--cycles", type=int, default=3)
-    ap.add_argument("--path", choices=("freeze", "stock", "both"), default="both",
+    ap.add_argument("--path", choices=("freeze", "stock", "noreset", "both"),
+                    default="both",
                     help="demo: which path(s)")
     ap.add_argument("--out", default=os.path.join(TOP, "build/demo"))
     ap.add_argument("--freeze-variant", default="patched",
                     help="initramfs variant for the freeze path")
     ap.add_argument("--stock-variant", default="stock",
-                    help="initramfs variant for the stock path (stock|patched)")
+                    help="variant for the stock path (stock|patched): 6.1: the "
+                         "initramfs's modules, 6.12: bzImage-6.12-stock or "
+                         "bzImage-6.12")
     ap.add_argument("--stock-freeze-mode", choices=("absent", "off", "on"),
                     default="absent",
                     help="freeze_mode property on the stock path (absent: not "
@@ -671,13 +732,16 @@ def main():
                     help="do not pass -L for optionrom/seabios/ipxe dirs")
     ap.add_argument("--keep", action="store_true", help="keep the run directory")
     args = ap.parse_args()
+    t0 = time.time()
     try:
         {"e2e": mode_e2e, "stock": mode_stock, "demo": mode_demo,
          "bench": mode_bench, "cmd": mode_cmd}[args.mode](args)
     except Fail as e:
-        log("FAIL: %s" % e)
+        log("FAIL: %s (%s %s %s, %.0f s)" % (e, args.mode, args.machine,
+                                              args.kernel, time.time() - t0))
         return 1
-    log("PASS: %s %s" % (args.mode, args.machine))
+    log("PASS: %s %s %s (%.0f s)" % (args.mode, args.machine, args.kernel,
+                                    time.time() - t0))
     return 0
 
 

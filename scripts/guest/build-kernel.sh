@@ -1,0 +1,129 @@
+#!/bin/bash
+# Build the 6.12 guest kernel (a bzImage with virtio-pci and virtio-gpu built
+# in) from Debian's linux-source-6.12 with patches/linux/6.12/series applied.
+#
+#   build/guest/linux-6.12/         git tree: tag "pristine" = Debian's source,
+#                                   then one commit per patch (git am)
+#   build/guest/kernel-6.12/        object tree (O=)
+#   build/guest/bzImage-6.12        the kernel
+#   build/guest/ccache/             ccache directory (CCACHE_DIR)
+#
+# usage: build-kernel.sh [-j N] [--stock]
+#   --stock: build the tree at tag "pristine" into kernel-6.12-stock/ and
+#            bzImage-6.12-stock (the unpatched guest of the stock-path test)
+# Environment: CCACHE_DIR (default build/guest/ccache), KERNEL_OBJ and
+# KERNEL_OUT (object tree and bzImage, to measure a cold build aside).
+#
+# The tree is moved between series versions with "git reset --hard" and
+# "git am", so only the files the patches touch get new timestamps and the
+# build stays incremental; ccache makes a build from an empty object tree
+# cheap once it has seen the sources.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+gdir=$top/build/guest
+jobs=2
+stock=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    -j) jobs=$2; shift 2 ;;
+    -j*) jobs=${1#-j}; shift ;;
+    --stock) stock=1; shift ;;
+    *) echo "usage: build-kernel.sh [-j N] [--stock]" >&2; exit 2 ;;
+    esac
+done
+log() { echo "build-kernel: $*" >&2; }
+
+need=()
+for p in linux-source-6.12 ccache flex bison bc libelf-dev libssl-dev cpio; do
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
+        need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    # linux-source-6.12 is in bookworm-backports (and bookworm-security)
+    "$top/scripts/apt-sources.sh"
+    log "installing ${need[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >&2
+fi
+
+src=$gdir/linux-6.12
+series=$top/patches/linux/6.12/series
+if [ ! -d "$src/.git" ]; then
+    tarball=$(ls /usr/src/linux-source-6.12.tar.* | head -n1)
+    log "unpacking $tarball"
+    rm -rf "$src" "$src.tmp"
+    mkdir -p "$src.tmp"
+    tar -xf "$tarball" -C "$src.tmp" --strip-components=1
+    (cd "$src.tmp" && git init -q && git add -f -A . &&
+        git -c user.name=build -c user.email=build@localhost \
+            commit -q -m "Debian linux-source-6.12 ($(dpkg-query -W -f='${Version}' linux-source-6.12))" &&
+        git tag pristine)
+    mv "$src.tmp" "$src"
+fi
+
+patches=()
+while read -r p _; do
+    case "$p" in "" | \#*) continue ;; esac
+    patches+=("$top/patches/linux/6.12/$p")
+done < <(cat "$series" 2>/dev/null)
+if [ $stock = 1 ]; then
+    patches=()
+    obj=$gdir/kernel-6.12-stock
+    out=$gdir/bzImage-6.12-stock
+else
+    obj=$gdir/kernel-6.12
+    out=$gdir/bzImage-6.12
+fi
+# For measurements: another object tree / output (and CCACHE_DIR) than the
+# default ones, e.g. a cold build beside the working tree.
+obj=${KERNEL_OBJ:-$obj}
+out=${KERNEL_OUT:-$out}
+
+# Apply the series unless the tree already is at exactly these patches.
+want=$( (echo "${#patches[@]}"; cat "${patches[@]}" /dev/null) | sha256sum | cut -c1-16)
+have=$(git -C "$src" config --get freezemode.series 2>/dev/null || true)
+if [ "$want" != "$have" ]; then
+    git -C "$src" am --abort >/dev/null 2>&1 || true
+    git -C "$src" reset -q --hard pristine
+    if [ ${#patches[@]} -gt 0 ]; then
+        log "applying ${#patches[@]} patches"
+        git -C "$src" -c user.name=build -c user.email=build@localhost \
+            am -q --committer-date-is-author-date "${patches[@]}"
+    fi
+    git -C "$src" config freezemode.series "$want"
+fi
+
+mkdir -p "$obj"
+export CCACHE_DIR=${CCACHE_DIR:-$gdir/ccache}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+# Kbuild stamps the build time and host into the kernel; keep them fixed so
+# that ccache hits for the files that include the generated headers.
+export KBUILD_BUILD_TIMESTAMP="2024-01-01" KBUILD_BUILD_USER=guest KBUILD_BUILD_HOST=freeze-mode
+kmake() { make -s -C "$src" O="$obj" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }
+
+frag=$here/kernel-6.12.config
+if [ ! -f "$obj/.config" ] || [ "$frag" -nt "$obj/.config" ]; then
+    log "configuring: x86_64_defconfig + $(basename "$frag")"
+    kmake x86_64_defconfig >/dev/null
+    "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$frag" >/dev/null
+    kmake olddefconfig >/dev/null
+    # every line of the fragment must have survived olddefconfig
+    bad=0
+    while IFS= read -r l; do
+        case "$l" in
+        CONFIG_*=*) grep -qx "$l" "$obj/.config" || { log "config: $l did not stick"; bad=1; } ;;
+        "# CONFIG_"*" is not set")
+            s=${l#\# }; s=${s% is not set}
+            ! grep -q "^$s=" "$obj/.config" || { log "config: $s still set"; bad=1; } ;;
+        esac
+    done <"$frag"
+    [ $bad = 0 ] || exit 1
+fi
+
+t0=$(date +%s)
+ccache -z >/dev/null
+kmake -j"$jobs" bzImage
+t1=$(date +%s)
+cp "$obj/arch/x86/boot/bzImage" "$out.tmp" && mv "$out.tmp" "$out"
+stats=$(ccache -s 2>/dev/null | grep -E '^ *(Hits|Misses):|cache hit|cache miss' | tr -s ' ' | tr '\n' ';')
+log "$out: $(( t1 - t0 )) s ($(kmake -s kernelrelease)); ccache: $stats"
