@@ -6,12 +6,15 @@
 #                                   then one commit per patch (git am)
 #   build/guest/kernel-6.12/        object tree (O=)
 #   build/guest/bzImage-6.12        the kernel
-#   build/guest/ccache/             ccache directory (CCACHE_DIR)
+#   ~/.cache/freeze-mode/kernel-ccache
+#                                   ccache directory (CCACHE_DIR), outside
+#                                   the checkout so that a fresh clone on
+#                                   the same machine builds warm
 #
 # usage: build-kernel.sh [-j N] [--stock]
 #   --stock: build the tree at tag "pristine" into kernel-6.12-stock/ and
 #            bzImage-6.12-stock (the unpatched guest of the stock-path test)
-# Environment: CCACHE_DIR (default build/guest/ccache), KERNEL_OBJ and
+# Environment: CCACHE_DIR (default above), KERNEL_OBJ and
 # KERNEL_OUT (object tree and bzImage, to measure a cold build aside).
 #
 # The tree is moved between series versions with "git reset --hard" and
@@ -94,7 +97,9 @@ if [ "$want" != "$have" ]; then
 fi
 
 mkdir -p "$obj"
-export CCACHE_DIR=${CCACHE_DIR:-$gdir/ccache}
+export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/freeze-mode/kernel-ccache}
+# Paths below the checkout relative, so that another clone hits the cache
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$top} CCACHE_NOHASHDIR=1
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 # Kbuild stamps the build time and host into the kernel; keep them fixed so
 # that ccache hits for the files that include the generated headers.
