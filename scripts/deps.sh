@@ -2,7 +2,7 @@
 # Install, with apt, the packages that building and testing the series need,
 # and only those that are missing.  Prints what it installs.
 #
-# usage: deps.sh [build|gl|docs|guest|asan|fuzz|bench]...   (default: build)
+# usage: deps.sh [build|gl|docs|guest|fuzz|bench]...   (default: build)
 #
 # "build" includes "gl": the series is built with virglrenderer and OpenGL
 # (virtio-gpu-gl, virtio-vga-gl), whose qtests run on an Xvfb display with
@@ -20,7 +20,6 @@ pkgs_gl="libvirglrenderer-dev libepoxy-dev libgbm-dev libsdl2-dev
     libgl1-mesa-dri libegl-mesa0 xvfb"
 pkgs_docs="python3-sphinx python3-sphinx-rtd-theme"
 pkgs_guest="busybox-static cpio kmod python3-pil"
-pkgs_asan="clang libclang-rt-14-dev"
 pkgs_fuzz="clang libclang-rt-14-dev llvm"
 pkgs_bench="valgrind"
 
