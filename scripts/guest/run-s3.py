@@ -278,13 +278,6 @@ class Guest:
         return self.wait_end(self.send(cmd), timeout)
 
 
-def find_file(*cands):
-    for c in cands:
-        if c and os.path.exists(c):
-            return c
-    return None
-
-
 def guest_env():
     out = subprocess.run([os.path.join(HERE, "fetch-guest.sh"), "--print-only"],
                          check=True, stdout=subprocess.PIPE, text=True).stdout
@@ -331,7 +324,7 @@ class VM:
                    "-device", gpu + ",bus=rp0"]
         machine = args.machine
         s3 = "ICH9-LPC.disable_s3=0" if machine == "q35" else "PIIX4_PM.disable_s3=0"
-        cmd = [qemu, "-machine", machine + os.environ.get("S3_MACHINE_OPTS", ""), "-accel", "tcg", "-m", "512",
+        cmd = [qemu, "-machine", machine, "-accel", "tcg", "-m", "512",
                "-smp", "1", "-nodefaults", "-no-reboot",
                "-kernel", kernel, "-initrd", initrd,
                "-append", "console=ttyS0 loglevel=6 mem_sleep_default=deep "
