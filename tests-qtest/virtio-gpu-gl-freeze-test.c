@@ -40,13 +40,14 @@
 #include "libqos/virtio.h"
 #include "libqos/virtio-pci.h"
 #include "libqos/virtio-gpu.h"
+#include "libqos/virtio-freeze.h"
 #include "libqos/pc-s3.h"
 
-#define VIRTIO_F_FREEZE_MODE                    45
-#define VIRTIO_PCI_COMMON_FREEZE_MODE           64
-#define FREEZE_UNFREEZE                         0x0000
-#define FREEZE_S3                               0x0003
-#define FREEZE_BUSY                             0x8000
+/* Short names for the register values (standard-headers/linux/virtio_pci.h) */
+#define FREEZE_UNFREEZE         VIRTIO_PCI_FREEZE_MODE_UNFREEZE
+#define FREEZE_S3               VIRTIO_PCI_FREEZE_MODE_FREEZE_S3
+#define FREEZE_BUSY             VIRTIO_PCI_FREEZE_MODE_BUSY
+#define GL_RAM                  (128 * 1024 * 1024)
 
 #define GL_TIMEOUT_US                           (60 * 1000 * 1000)
 #define GL_SLOT                                 4
@@ -179,35 +180,9 @@ static bool gl_skip(const GlCase *c)
 
 /* ---- freeze_mode register ------------------------------------------- */
 
-static uint16_t gl_freeze_read(QVirtioPCIDevice *d)
-{
-    return qpci_io_readw(d->pdev, d->bar,
-                         d->common_cfg_offset + VIRTIO_PCI_COMMON_FREEZE_MODE);
-}
-
-static void gl_freeze_write(QVirtioPCIDevice *d, uint16_t val)
-{
-    qpci_io_writew(d->pdev, d->bar,
-                   d->common_cfg_offset + VIRTIO_PCI_COMMON_FREEZE_MODE, val);
-}
-
 static void gl_freeze(QVirtioPCIDevice *d, uint16_t mode)
 {
-    gint64 start = g_get_monotonic_time();
-    uint16_t val;
-
-    gl_freeze_write(d, mode);
-    while ((val = gl_freeze_read(d)) & FREEZE_BUSY) {
-        g_assert(g_get_monotonic_time() - start <= GL_TIMEOUT_US);
-        g_usleep(100);
-    }
-    g_assert_cmphex(val, ==, mode);
-}
-
-static uint8_t gl_status(QVirtioPCIDevice *d)
-{
-    return qpci_io_readb(d->pdev, d->bar,
-                         d->common_cfg_offset + VIRTIO_PCI_COMMON_STATUS);
+    g_assert_cmphex(qvirtio_freeze_set(d, mode), ==, mode);
 }
 
 /* ---- what the display shows ----------------------------------------- */
@@ -484,13 +459,13 @@ static void test_s3_frozen(const void *data)
     g_assert(gl_is_filled(rt_before, gl_colour1_px));
     gl_read_back(&m, GL_CTX, GL_RES_PAT, m.backing_pat, pat_before);
     g_assert(!memcmp(pat_before, pat, GL_SIZE));
-    status = gl_status(m.dev);
+    status = qvirtio_freeze_status(m.dev);
     shown_before = gl_x_wait(gl_colour1_px, true);
 
     gl_freeze(m.dev, FREEZE_S3);
     gl_s3(&m);
-    g_assert_cmphex(gl_freeze_read(m.dev), ==, FREEZE_S3);
-    g_assert_cmphex(gl_status(m.dev), ==, status);
+    g_assert_cmphex(qvirtio_freeze_read(m.dev), ==, FREEZE_S3);
+    g_assert_cmphex(qvirtio_freeze_status(m.dev), ==, status);
     gl_freeze(m.dev, FREEZE_UNFREEZE);
 
     /* (0) the display shows what it showed, pixel for pixel */
@@ -553,7 +528,7 @@ static void test_s3_plain(const void *data)
     g_bytes_unref(gl_x_wait(gl_colour1_px, true));
 
     gl_s3(&m);
-    g_assert_cmphex(gl_status(m.dev), ==, 0);
+    g_assert_cmphex(qvirtio_freeze_status(m.dev), ==, 0);
     /* The reset took the scanout away from the display */
     g_bytes_unref(gl_x_wait(gl_colour1_px, false));
 
@@ -635,6 +610,8 @@ static void test_freeze_fence(const void *data)
     QVirglStream *s = qvirgl_stream_new();
     g_autofree void *req = NULL;
     g_autofree uint8_t *buf = g_malloc(GL_SIZE);
+    g_autoptr(GByteArray) before = NULL;
+    g_autoptr(GByteArray) after = NULL;
     struct virtio_gpu_ctrl_hdr resp;
     QVirtioGpuCmd *cmd;
     size_t len;
@@ -673,10 +650,10 @@ static void test_freeze_fence(const void *data)
     qvirtio_gpu_cmd_kick(&m.gpu, cmd);
     /* Taken and submitted; its fence was polled once, right after */
     gl_wait_taken(&m);
-    gl_freeze_write(m.dev, FREEZE_S3);
+    qvirtio_freeze_write(m.dev, FREEZE_S3);
 
     /* BUSY: the fenced command is popped but has no used entry yet */
-    val = gl_freeze_read(m.dev);
+    val = qvirtio_freeze_read(m.dev);
     g_assert_cmphex(val, ==, FREEZE_S3 | FREEZE_BUSY);
     g_assert_cmpint(qtest_readw(m.qts, m.gpu.ctrlq->used + 2), ==, used);
 
@@ -685,11 +662,11 @@ static void test_freeze_fence(const void *data)
      * fence again: that is on the virtual clock, which only the test moves.
      */
     g_usleep(GL_HOLD_US);
-    g_assert_cmphex(gl_freeze_read(m.dev), ==, FREEZE_S3 | FREEZE_BUSY);
+    g_assert_cmphex(qvirtio_freeze_read(m.dev), ==, FREEZE_S3 | FREEZE_BUSY);
     g_assert_cmpint(qtest_readw(m.qts, m.gpu.ctrlq->used + 2), ==, used);
 
     /* QEMU polls the fence every 10 ms of virtual time */
-    while ((val = gl_freeze_read(m.dev)) & FREEZE_BUSY) {
+    while ((val = qvirtio_freeze_read(m.dev)) & FREEZE_BUSY) {
         g_assert(g_get_monotonic_time() - t0 <= GL_TIMEOUT_US);
         g_assert_cmpint(qtest_readw(m.qts, m.gpu.ctrlq->used + 2), ==, used);
         g_usleep(1000);
@@ -721,11 +698,16 @@ static void test_freeze_fence(const void *data)
     req = qvirtio_gpu_req_submit_3d(GL_CTX, fence + 1, s, &len);
     qvirgl_stream_free(s);
     cmd = qvirtio_gpu_cmd_add(&m.gpu, req, len, sizeof(resp));
-    qvirtio_gpu_cmd_kick(&m.gpu, cmd);
+    qvirtio_gpu_cmd_publish(&m.gpu, cmd);
+    before = qvirtio_freeze_snapshot(m.qts, GL_RAM);
+    m.gpu.vdev->bus->virtqueue_kick(m.gpu.vdev, m.gpu.ctrlq);
     qtest_clock_step(m.qts, 100 * GL_FENCE_POLL_NS);
+    after = qvirtio_freeze_snapshot(m.qts, GL_RAM);
+    /* Not one byte of guest memory: rings, buffers, MSI-X messages */
+    qvirtio_freeze_assert_same(before, after);
     g_assert_cmpint(qtest_readw(m.qts, m.gpu.ctrlq->used + 2), ==,
                     (uint16_t)(used + 1));
-    g_assert_cmphex(gl_freeze_read(m.dev), ==, FREEZE_S3);
+    g_assert_cmphex(qvirtio_freeze_read(m.dev), ==, FREEZE_S3);
 
     /* Unfrozen, the device takes it: rendered, fence signalled */
     gl_freeze(m.dev, FREEZE_UNFREEZE);
