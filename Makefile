@@ -46,14 +46,19 @@ SERIES_INPUTS := $(TOP)/patches/series $(wildcard $(TOP)/patches/*.patch) \
 	$(TOP)/scripts/assemble.sh $(TOP)/scripts/prepare-qemu.sh
 
 NINJA ?= ninja
-MESON := $(QEMU_BUILD)/pyvenv/bin/meson
 
 .PHONY: all qemu deps check check-qtest checkpatch series \
 	clean distclean
 all: qemu
 
+# The packages of scripts/deps.txt, installed when missing: `deps` for the
+# build, deps-GROUP for the targets that need more.
+DEPS_GROUPS := docs fuzz bench
+.PHONY: $(DEPS_GROUPS:%=deps-%)
 deps:
-	@$(TOP)/scripts/deps.sh build
+	@$(TOP)/scripts/deps.sh build gl
+$(DEPS_GROUPS:%=deps-%): deps-%:
+	@$(TOP)/scripts/deps.sh $*
 
 ifeq ($(QEMU_SRC),)
 QEMU_INPUT := $(TARBALL)
@@ -67,19 +72,29 @@ $(BUILD)/assembled.stamp: $(SERIES_INPUTS) | $(QEMU_INPUT) deps
 	@$(TOP)/scripts/assemble.sh $(QEMU_INPUT) $(QEMU_TREE)
 	@touch $@
 
-$(QEMU_BUILD)/configure.flags: FORCE
-	@mkdir -p $(QEMU_BUILD)
-	@echo '$(QEMU_CONFIGURE_FLAGS)' | cmp -s - $@ || echo '$(QEMU_CONFIGURE_FLAGS)' > $@
+# $(call configure-tree,DIR,FLAGS-VARIABLE[,ROMS]): configure a build tree
+# of the assembled QEMU in DIR with the flags in FLAGS-VARIABLE, and again
+# whenever they change or the last configure failed: DIR/configure.flags
+# holds the flags of a configure that succeeded (scripts/series-lib.sh
+# reads build/obj's).
+# ROMS: the tree builds the x86 option ROMs, so configure must have found
+# a compiler for them.
+define configure-tree
+$(1)/configure.flags: FORCE | $(BUILD)/assembled.stamp
+	@mkdir -p $(1)
+	@test -f $(1)/build.ninja && echo '$$($(2))' | cmp -s - $$@ || { \
+		echo "configure ($(notdir $(1))): $$($(2))"; \
+		rm -f $$@; cd $(1) && $(QEMU_TREE)/configure $$($(2)) \
+			> $(BUILD)/configure-$(notdir $(1)).log 2>&1 || \
+		{ tail -30 $(BUILD)/configure-$(notdir $(1)).log; exit 1; }; \
+		$(if $(3),test -f $(1)/pc-bios/optionrom/config.mak || \
+		{ echo "configure: no x86 option ROM compiler (gcc-multilib)"; exit 1; }; ) \
+		echo '$$($(2))' > $$@; }
+endef
 
-$(QEMU_BUILD)/config-host.mak: $(QEMU_BUILD)/configure.flags | $(BUILD)/assembled.stamp
-	@echo "configure: $(QEMU_CONFIGURE_FLAGS)"
-	@cd $(QEMU_BUILD) && $(QEMU_TREE)/configure $(QEMU_CONFIGURE_FLAGS) > $(BUILD)/configure.log 2>&1 || \
-		{ tail -30 $(BUILD)/configure.log; exit 1; }
-	@test -f $(QEMU_BUILD)/pc-bios/optionrom/config.mak || \
-		{ echo "configure: no x86 option ROM compiler (gcc-multilib)"; exit 1; }
-	@touch $@
+$(eval $(call configure-tree,$(QEMU_BUILD),QEMU_CONFIGURE_FLAGS,roms))
 
-qemu: $(QEMU_BUILD)/config-host.mak $(BUILD)/assembled.stamp
+qemu: $(QEMU_BUILD)/configure.flags $(BUILD)/assembled.stamp
 	@$(NINJA) -C $(QEMU_BUILD) $(NINJA_TARGETS)
 	@$(MAKE) -s -C $(QEMU_BUILD) pc-bios/optionrom/all
 	@$(TOP)/scripts/link-firmware.sh $(QEMU_BUILD) >/dev/null

@@ -46,16 +46,14 @@ bench-freeze: qemu
 # frozen).  Builds the unpatched QEMU in build/bench.  Prints numbers.
 BENCH_REQUESTS ?= 1000
 .PHONY: bench-datapath
-bench-datapath: qemu
-	@$(TOP)/scripts/deps.sh bench
+bench-datapath: qemu deps-bench
 	@$(TOP)/scripts/bench-datapath.sh $(QEMU_TREE) $(QEMU_BUILD) $(BENCH_REQUESTS)
 
 # Documentation: checkpatch, the series' rST pages, the virtio spec patch
 # against a virtio-spec checkout (CI passes ../shared/virtio-spec).
 VIRTIO_SPEC ?= $(TOP)/../shared/virtio-spec
 .PHONY: check-docs
-check-docs: checkpatch
-	@$(TOP)/scripts/deps.sh docs
+check-docs: checkpatch deps-docs
 	@$(TOP)/scripts/check-docs.sh $(VIRTIO_SPEC)
 
 # The randomized misbehaving driver, long: STEPS steps of SEED (default: a
@@ -72,13 +70,9 @@ check-random-long: qemu
 # fails the run.  Not part of make check (a second full build).
 ASAN_BUILD := $(BUILD)/asan
 ASAN_CONFIGURE_FLAGS := $(QEMU_CONFIGURE_FLAGS) --enable-asan --enable-ubsan
+$(eval $(call configure-tree,$(ASAN_BUILD),ASAN_CONFIGURE_FLAGS,roms))
 .PHONY: check-asan
-check-asan: $(BUILD)/assembled.stamp
-	@mkdir -p $(ASAN_BUILD)
-	@test -f $(ASAN_BUILD)/config-host.mak || \
-		{ cd $(ASAN_BUILD) && $(QEMU_TREE)/configure $(ASAN_CONFIGURE_FLAGS) \
-			> $(BUILD)/configure-asan.log 2>&1; } || \
-		{ tail -30 $(BUILD)/configure-asan.log; exit 1; }
+check-asan: $(ASAN_BUILD)/configure.flags $(BUILD)/assembled.stamp
 	@$(NINJA) -C $(ASAN_BUILD) $(NINJA_TARGETS)
 	@$(MAKE) -s -C $(ASAN_BUILD) pc-bios/optionrom/all
 	@$(TOP)/scripts/link-firmware.sh $(ASAN_BUILD) >/dev/null

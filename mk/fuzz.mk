@@ -23,16 +23,11 @@ FUZZ_CONFIGURE_FLAGS := --cc=clang --cxx=clang++ --objcc=clang \
 	--disable-docs --disable-install-blobs --disable-plugins \
 	--disable-user --enable-trace-backends=log
 
+$(eval $(call configure-tree,$(FUZZ_BUILD),FUZZ_CONFIGURE_FLAGS))
+$(FUZZ_BUILD)/configure.flags: | deps-fuzz
+
 .PHONY: fuzz fuzz-build fuzz-replay
-fuzz-build: $(BUILD)/assembled.stamp
-	@$(TOP)/scripts/deps.sh build fuzz
-	@mkdir -p $(FUZZ_BUILD)
-	@echo '$(FUZZ_CONFIGURE_FLAGS)' | cmp -s - $(FUZZ_BUILD)/configure.flags || \
-		{ echo "configure (fuzz): $(FUZZ_CONFIGURE_FLAGS)"; \
-		  cd $(FUZZ_BUILD) && $(QEMU_TREE)/configure $(FUZZ_CONFIGURE_FLAGS) \
-			> $(BUILD)/configure-fuzz.log 2>&1 || \
-		  { tail -30 $(BUILD)/configure-fuzz.log; exit 1; }; \
-		  echo '$(FUZZ_CONFIGURE_FLAGS)' > $(FUZZ_BUILD)/configure.flags; }
+fuzz-build: $(FUZZ_BUILD)/configure.flags $(BUILD)/assembled.stamp
 	@$(NINJA) -C $(FUZZ_BUILD) qemu-fuzz-x86_64
 	@$(TOP)/scripts/link-firmware.sh $(FUZZ_BUILD) >/dev/null
 

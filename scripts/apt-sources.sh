@@ -1,62 +1,63 @@
 #!/bin/bash
-# Enable the deb-src and backports entries that fetching QEMU's source and
-# its build dependencies need, derived from the machine's own apt sources:
-# no archive host name is written here, it is taken from what apt already
-# uses for the distribution's main suite.
+# Enable the apt entries that the build needs and a Debian 12 machine may
+# lack: deb and deb-src for <codename>-backports (meson, the qemu source
+# package) and deb-src for <codename>.  They are derived from the
+# machine's own apt configuration: the archive is the one of apt's index
+# target for <codename> main (`apt-get indextargets`), so no host name is
+# written here.
 #
-# Idempotent: does nothing when the entry already exists. Needs root.
+# Writes, to $out, only the entries no other apt source has; does nothing
+# (no root needed, no apt-get update) when that is what $out holds already.
 set -euo pipefail
 
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 [ -n "$codename" ] || { echo "apt-sources: cannot tell the Debian codename" >&2; exit 1; }
 out=/etc/apt/sources.list.d/qemu-freeze-mode-${codename}-backports.sources
+# What signs every Debian suite, the ones added here included
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
-if [ -f "$out" ]; then
+# What apt has configured: TYPE SUITE COMPONENT ARCHIVE FILE:ENTRY, an
+# index target a line; configured ones count even before their index is
+# downloaded (--no-release-info).
+# shellcheck disable=SC2016 # apt's format variables, not the shell's
+configured=$(apt-get indextargets --no-release-info \
+    --format '$(TARGET_OF) $(RELEASE) $(COMPONENT) $(REPO_URI) $(SOURCESENTRY)')
+
+# targets TYPE SUITE: the archives that apt has TYPE (deb, deb-src) of
+# SUITE main from, other than through $out
+targets() {
+    awk -v type="$1" -v suite="$2" -v out="$out" '
+        $1 == type && $2 == suite && $3 == "main" &&
+        index($5, out ":") != 1 { print $4 }' <<<"$configured"
+}
+
+uri=$(targets deb "$codename" | awk 'NR == 1 { print }')
+uri=${uri%/}
+[ -n "$uri" ] || { echo "apt-sources: no '$codename main' entry in the apt sources to derive from" >&2; exit 1; }
+
+# stanza SUITE TYPE...: an entry for those TYPEs of SUITE that apt lacks
+stanza() {
+    local suite=$1 t types=()
+    shift
+    for t in "$@"; do
+        [ -n "$(targets "$t" "$suite")" ] || types+=("$t")
+    done
+    [ ${#types[@]} -gt 0 ] || return 0
+    printf '\nTypes: %s\nURIs: %s\nSuites: %s\nComponents: main\n' \
+        "${types[*]}" "$uri" "$suite"
+    [ ! -f "$keyring" ] || printf 'Signed-By: %s\n' "$keyring"
+}
+
+want=$({ stanza "$codename-backports" deb deb-src
+         stanza "$codename" deb-src; } | sed '1d')
+if [ -z "$want" ]; then
+    [ ! -e "$out" ] || { rm -f "$out" && apt-get update -q >/dev/null; }
     exit 0
 fi
-
-uri=""
-keyring=""
-# deb822 files first (Debian 12 default), then one-line sources.list.
-for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    # Walk stanzas; pick the first whose Suites has the bare codename.
-    read -r uri keyring < <(awk -v cn="$codename" '
-        function flush() {
-            if (u != "" && s ~ ("(^| )" cn "( |$)") && t ~ /(^| )deb( |$)/) {
-                print u, (k == "" ? "-" : k); found = 1; exit
-            }
-            u = ""; s = ""; t = ""; k = ""
-        }
-        /^[ \t]*$/ { flush(); next }
-        /^URIs:/ { u = $2 }
-        /^Suites:/ { $1 = ""; s = $0; sub(/^ /, "", s) }
-        /^Types:/ { $1 = ""; t = $0 }
-        /^Signed-By:/ { k = $2 }
-        END { if (!found) flush() }
-    ' "$f") || true
-    [ -n "$uri" ] && break
-done
-if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    uri=$(awk -v cn="$codename" '$1 == "deb" {
-            i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-            if ($(i + 1) == cn) { print $i; exit } }' /etc/apt/sources.list)
-    keyring="-"
+if [ -f "$out" ] && [ "$(cat "$out")" = "$want" ]; then
+    exit 0
 fi
-[ -n "$uri" ] || { echo "apt-sources: no '$codename' entry in the apt sources to derive from" >&2; exit 1; }
-
-echo "apt-sources: adding deb/deb-src for ${codename}-backports and deb-src for ${codename} (from the existing ${codename} entry) to $out"
-{
-    echo "Types: deb deb-src"
-    echo "URIs: $uri"
-    echo "Suites: ${codename}-backports"
-    echo "Components: main"
-    [ "$keyring" != "-" ] && [ -n "$keyring" ] && echo "Signed-By: $keyring"
-    echo
-    echo "Types: deb-src"
-    echo "URIs: $uri"
-    echo "Suites: ${codename}"
-    echo "Components: main"
-    [ "$keyring" != "-" ] && [ -n "$keyring" ] && echo "Signed-By: $keyring"
-} > "$out"
+echo "apt-sources: writing $out ($(awk '/^Types:/ { t = substr($0, 8) }
+    /^Suites:/ { printf "%s%s: %s", sep, $2, t; sep = "; " }' <<<"$want"))"
+echo "$want" > "$out"
 apt-get update -q >/dev/null

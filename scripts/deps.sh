@@ -1,71 +1,95 @@
 #!/bin/bash
-# Install, with apt, the packages that building and testing the series need,
-# and only those that are missing.  Prints what it installs.
+# Install, with `apt-get satisfy`, groups of the packages in
+# scripts/deps.txt; what is satisfied already is left alone.  Prints what
+# it installs.
 #
-# usage: deps.sh [build|gl|docs|guest|fuzz|bench]...   (default: build)
+# usage: deps.sh GROUP... [-- DEPENDENCY...]
+#   GROUP       a group of scripts/deps.txt: build, gl, docs, fuzz, bench,
+#               guest
+#   DEPENDENCY  more, in the same Depends syntax, that only the caller can
+#               name (scripts/guest/fetch-guest.sh: the current kernel ABI)
 #
-# "build" includes "gl": the series is built with virglrenderer and OpenGL
-# (virtio-gpu-gl, virtio-vga-gl), whose qtests run on an Xvfb display with
-# Mesa's llvmpipe, no GPU needed.
+# With everything satisfied this is one simulated `apt-get satisfy`: no
+# root needed, no apt index refresh.  Otherwise, as root, it enables the
+# apt sources the list needs (scripts/apt-sources.sh) and satisfies the
+# groups; the apt index is refreshed only when that fails.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-
+manifest=$here/deps.txt
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+export LC_ALL=C
 
-pkgs_build="build-essential pkg-config ninja-build git ccache flex bison
-    python3 python3-venv python3-pycotap
-    libglib2.0-dev libpixman-1-dev libslirp-dev libfdt-dev zlib1g-dev
-    seabios ipxe-qemu xz-utils dpkg-dev gcc-multilib"
-pkgs_gl="libvirglrenderer-dev libepoxy-dev libgbm-dev libsdl2-dev
-    libgl1-mesa-dri libegl-mesa0 xvfb"
-pkgs_docs="python3-sphinx python3-sphinx-rtd-theme"
-pkgs_guest="busybox-static cpio kmod python3-pil"
-pkgs_fuzz="clang libclang-rt-14-dev llvm"
-pkgs_bench="valgrind"
+groups=()
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    groups+=("$1")
+    shift
+done
+[ $# -eq 0 ] || shift
+main=("$@")
+backports=()
+[ ${#groups[@]} -gt 0 ] || { echo "usage: deps.sh GROUP... [-- DEPENDENCY...]" >&2; exit 2; }
 
-want=()
-for set in "${@:-build}"; do
-    v="pkgs_$set"
-    [ -n "${!v:-}" ] || { echo "deps: unknown set '$set'" >&2; exit 2; }
-    want+=(${!v})
-    if [ "$set" = build ]; then
-        want+=($pkgs_gl)
-    fi
+for g in "${groups[@]}"; do
+    found=0
+    while read -r group deps; do
+        case $group in
+        "$g") main+=("$deps") ;;
+        "$g@backports") backports+=("$deps") ;;
+        *) continue ;;
+        esac
+        found=1
+    done < "$manifest"
+    [ $found = 1 ] || { echo "deps: no group '$g' in $manifest" >&2; exit 2; }
 done
 
-missing=()
-for p in "${want[@]}"; do
-    if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
-        missing+=("$p")
-    fi
-done
+simulate() {
+    apt-get satisfy -s -q --no-install-recommends "$@" 2>&1
+}
+packages() {
+    sed -n 's/^Inst \([^ ]*\).*/\1/p' | paste -sd ' '
+}
 
-# meson >= 1.5 (QEMU 10.0's minimum) comes from backports on Debian 12.
-need_meson=1
-if command -v meson >/dev/null 2>&1 &&
-   dpkg --compare-versions "$(meson --version)" ge 1.5; then
-    need_meson=0
+# What is installed satisfies the backports lines too, so one simulation
+# without -t tells whether anything is missing.
+sim=$(simulate "${main[@]}" "${backports[@]}") &&
+    ! grep -q '^Inst ' <<<"$sim" && exit 0
+# What is missing, for the messages: what apt would install, and what it
+# cannot satisfy as it is (from backports, or not in the index yet).
+inst=$(packages <<<"$sim")
+if [ -z "$inst" ] && [ ${#main[@]} -gt 0 ]; then
+    inst=$(simulate "${main[@]}" | packages || true)
 fi
-
-if [ ${#missing[@]} -eq 0 ] && [ $need_meson -eq 0 ]; then
-    exit 0
-fi
+unmet=$(sed -n 's/.* Depends: \(.*\) but .*/\1/p' <<<"$sim" | paste -sd ',')
+missing=$inst
+[ -z "$unmet" ] || missing+="${missing:+ }(${unmet//,/, })"
 
 if [ "$(id -u)" != 0 ]; then
-    echo "deps: missing packages: ${missing[*]} ${need_meson:+meson(>=1.5)}" >&2
+    echo "deps: missing: $missing" >&2
     echo "deps: run as root, or install them yourself" >&2
     exit 1
 fi
 
 "$here/apt-sources.sh"
 export DEBIAN_FRONTEND=noninteractive
-echo "deps: refreshing the apt index"
-apt-get update -q >/dev/null
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "deps: installing ${missing[*]}"
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-fi
-if [ $need_meson -eq 1 ]; then
-    echo "deps: installing meson from ${codename}-backports"
-    apt-get install -y -q --no-install-recommends -t "${codename}-backports" meson >/dev/null
+# A kernel image installed here (guest) is a file for QEMU's -kernel: no
+# initramfs is built for it.
+export INITRD=No
+
+satisfy() {
+    local opts=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=600)
+    if [ ${#main[@]} -gt 0 ]; then
+        apt-get satisfy "${opts[@]}" "${main[@]}" || return
+    fi
+    if [ ${#backports[@]} -gt 0 ]; then
+        apt-get satisfy "${opts[@]}" -t "$codename-backports" "${backports[@]}" || return
+    fi
+}
+
+echo "deps: installing $missing"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! satisfy >"$log" 2>&1; then
+    echo "deps: refreshing the apt index"
+    apt-get update -q >/dev/null
+    satisfy >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 fi

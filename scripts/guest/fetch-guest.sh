@@ -1,10 +1,8 @@
 #!/bin/bash
-# Install what the guest side of the freeze_mode demo needs, only what is
-# missing, and print what it installs:
-#   linux-source-6.1, linux-headers-<abi>-amd64, linux-image-<abi>-amd64
-#   (the current Debian bookworm 6.1 ABI, resolved at run time from the
-#   linux-image-amd64 / linux-headers-amd64 meta packages), busybox-static,
-#   cpio, kmod, gcc/make/libc (module build, static helper), python3-pil.
+# Install what the 6.1 guest of the freeze_mode demo needs: the "guest"
+# group of scripts/deps.txt and the linux-image and linux-headers of the
+# current Debian bookworm 6.1 ABI, resolved at run time from the
+# linux-image-amd64 meta package (scripts/deps.sh: only what is missing).
 #
 # Prints, as its last lines, shell assignments the other scripts eval:
 #   GUEST_ABI=6.1.0-NN-amd64
@@ -16,15 +14,12 @@
 #   --print-only: resolve the ABI and print the assignments, install nothing
 #                 (uses the installed kernel if any).
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 
 print_only=0
 [ "${1:-}" = "--print-only" ] && print_only=1
 
 log() { echo "fetch-guest: $*" >&2; }
-
-installed() {
-    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
-}
 
 # The ABI is whatever the meta package currently depends on, e.g.
 # "linux-image-amd64 Depends: linux-image-6.1.0-56-amd64".
@@ -63,26 +58,8 @@ fi
 [ -n "$abi" ] || { log "cannot resolve the Debian 6.1 kernel ABI"; exit 1; }
 
 if [ $print_only = 0 ]; then
-    want="linux-source-6.1 linux-headers-$abi-amd64 linux-image-$abi-amd64
-          busybox-static cpio kmod xz-utils gcc make libc6-dev libelf-dev
-          bc python3-pil"
-    missing=()
-    for p in $want; do installed "$p" || missing+=("$p"); done
-    if [ ${#missing[@]} -gt 0 ]; then
-        log "installing: ${missing[*]}"
-        # The kernel image is only a file for QEMU's -kernel here: do not
-        # let its postinst build an initramfs or touch a boot loader.
-        DEBIAN_FRONTEND=noninteractive INITRD=No \
-            apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 ||
-        {
-            log "install failed once; apt-get update and retry"
-            apt-get update -qq >&2
-            DEBIAN_FRONTEND=noninteractive INITRD=No \
-                apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
-        }
-    else
-        log "all guest packages present (ABI $abi-amd64)"
-    fi
+    "$here/../deps.sh" guest -- "linux-image-$abi-amd64, linux-headers-$abi-amd64" >&2
+    log "guest packages present (ABI $abi-amd64)"
 fi
 
 vmlinuz=/boot/vmlinuz-$abi-amd64
