@@ -12,6 +12,15 @@
  * unfreeze.  This file is transport independent: a transport only maps
  * the register (virtio-pci: offset 64 of the common configuration).
  *
+ * virtio 1.4's Device Suspend (VIRTIO_F_SUSPEND) is a second front end
+ * of the same state machine: the driver sets the SUSPEND bit of device
+ * status instead of writing a mode, the device moves to the internal
+ * mode VIRTIO_FREEZE_MODE_SUSPEND exactly as it would to FREEZE_S3, and
+ * device status presents SUSPEND = 1, DRIVER_OK = 0 once it is there.
+ * Setting DRIVER_OK resumes it.  A device is never frozen and suspended
+ * at once: each front end ignores requests while the other one holds
+ * the device.
+ *
  * Copyright (c) 2026 The freeze-mode project authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -33,9 +42,28 @@ static bool virtio_freeze_mode_valid(uint16_t val)
            val == VIRTIO_FREEZE_MODE_FREEZE_S3;
 }
 
+/* A mode the migration stream may carry */
+static bool virtio_freeze_state_valid(uint16_t val)
+{
+    return virtio_freeze_mode_valid(val) || val == VIRTIO_FREEZE_MODE_SUSPEND;
+}
+
 static bool virtio_freeze_mode_busy(VirtIODevice *vdev)
 {
     return vdev->freeze.mode != vdev->freeze.target;
+}
+
+/* Is the device suspended (VIRTIO_F_SUSPEND), or on its way in or out? */
+static bool virtio_freeze_suspend_held(VirtIODevice *vdev)
+{
+    return vdev->freeze.mode == VIRTIO_FREEZE_MODE_SUSPEND ||
+           vdev->freeze.target == VIRTIO_FREEZE_MODE_SUSPEND;
+}
+
+bool virtio_freeze_s3(VirtIODevice *vdev)
+{
+    return vdev->freeze.mode == VIRTIO_FREEZE_MODE_FREEZE_S3 ||
+           vdev->freeze.target == VIRTIO_FREEZE_MODE_FREEZE_S3;
 }
 
 bool virtio_freeze_stopped(VirtIODevice *vdev)
@@ -51,6 +79,10 @@ bool virtio_freeze_frozen(VirtIODevice *vdev)
 
 uint16_t virtio_freeze_mode_read(VirtIODevice *vdev)
 {
+    /* A suspended device is not frozen */
+    if (virtio_freeze_suspend_held(vdev)) {
+        return VIRTIO_FREEZE_MODE_UNFREEZE;
+    }
     return vdev->freeze.target |
            (virtio_freeze_mode_busy(vdev) ? VIRTIO_FREEZE_MODE_BUSY : 0);
 }
@@ -99,6 +131,30 @@ static void virtio_freeze_resume_queues(VirtIODevice *vdev)
 }
 
 /*
+ * Can the device take up its virtqueues where it left them?  A split
+ * ring whose available index is further ahead of the device than the
+ * ring is long was corrupted: the device cannot say which buffers it
+ * consumed.  (The driver must not touch the rings while the device is
+ * stopped; this is what catches one that did.)
+ */
+static bool virtio_freeze_rings_valid(VirtIODevice *vdev, int *bad)
+{
+    int i;
+
+    for (i = 0; i < VIRTIO_QUEUE_MAX; i++) {
+        if (virtio_queue_get_num(vdev, i) == 0) {
+            break;
+        }
+        if (virtio_queue_split_avail_ahead(vdev, i) >
+            virtio_queue_get_num(vdev, i)) {
+            *bad = i;
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
  * Complete the transition in progress if nothing holds it up.  @visible
  * says whether the driver may have read BUSY, in which case it is told
  * about the completion with a configuration change notification.
@@ -114,6 +170,14 @@ static void virtio_freeze_try_complete(VirtIODevice *vdev, bool visible)
     if (virtio_freeze_requests_pending(vdev)) {
         trace_virtio_freeze_wait(vdev, mode);
         return;
+    }
+    /*
+     * SUSPEND has no completion notification: the driver polls device
+     * status, and a suspended device sends no configuration change
+     * notification (a latched one is sent on resume, below).
+     */
+    if (virtio_freeze_suspend_held(vdev)) {
+        visible = false;
     }
 
     vdev->freeze.mode = mode;
@@ -162,9 +226,11 @@ bool virtio_freeze_check(VirtIODevice *vdev, Error **errp)
 {
     VirtioDeviceClass *vdc = VIRTIO_DEVICE_GET_CLASS(vdev);
     struct vhost_dev *hdev = vdc->get_vhost ? vdc->get_vhost(vdev) : NULL;
+    const char *what = virtio_host_has_feature(vdev, VIRTIO_F_FREEZE_MODE) ?
+                       "freeze_mode" : "suspend";
 
     if (!vdc->freeze_capable) {
-        error_setg(errp, "freeze_mode is not supported by device type %s",
+        error_setg(errp, "%s is not supported by device type %s", what,
                    object_get_typename(OBJECT(vdev)));
         error_append_hint(errp, "Only the device types listed in "
                           "docs/system/devices/virtio-freeze-mode.rst keep "
@@ -176,16 +242,68 @@ bool virtio_freeze_check(VirtIODevice *vdev, Error **errp)
      * neither hold its requests nor keep it off the rings while frozen.
      */
     if (vdev->vhost_started || (hdev && hdev->vhost_ops)) {
-        error_setg(errp, "freeze_mode is not supported by %s with a vhost "
-                   "back-end", object_get_typename(OBJECT(vdev)));
+        error_setg(errp, "%s is not supported by %s with a vhost back-end",
+                   what, object_get_typename(OBJECT(vdev)));
         return false;
     }
     return !vdc->freeze_check || vdc->freeze_check(vdev, errp);
 }
 
-void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val)
+/*
+ * Begin the transition of @vdev to @mode, for either front end; the
+ * caller checked that it may.  Returns false if the device type refused
+ * or the device cannot take up its rings again: entering a stopped mode
+ * then leaves the device as it was, for the front end to report, while
+ * leaving one always leaves it, with DEVICE_NEEDS_RESET set.
+ */
+static bool virtio_freeze_request(VirtIODevice *vdev, uint16_t mode)
 {
     VirtioDeviceClass *vdc = VIRTIO_DEVICE_GET_CLASS(vdev);
+    uint16_t old = vdev->freeze.mode;
+    int bad = -1;
+
+    if ((vdc->freeze_begin && !vdc->freeze_begin(vdev, mode)) ||
+        !virtio_freeze_rings_valid(vdev, &bad)) {
+        trace_virtio_freeze_refused(vdev, mode, old);
+        if (mode == VIRTIO_FREEZE_MODE_UNFREEZE) {
+            vdev->freeze.target = mode;
+            vdev->freeze.mode = mode;
+            memset(vdev->freeze.kicked, 0, sizeof(vdev->freeze.kicked));
+            if (bad >= 0) {
+                virtio_error(vdev, "cannot resume: virtqueue %d was changed "
+                             "while the device was stopped", bad);
+            } else {
+                virtio_error(vdev, "cannot resume from mode 0x%x", old);
+            }
+        }
+        if (bad >= 0) {
+            qemu_log_mask(LOG_GUEST_ERROR, "%s: virtqueue %d is not "
+                          "consistent: mode 0x%x refused\n", vdev->name, bad,
+                          mode);
+        }
+        return false;
+    }
+
+    trace_virtio_freeze_request(vdev, old, mode);
+    if (old == VIRTIO_FREEZE_MODE_UNFREEZE && vdc->get_config) {
+        /*
+         * The device configuration keeps what the driver can read now
+         * until the device runs again (virtio-config-io.c); what changes
+         * meanwhile is notified then.
+         */
+        vdc->get_config(vdev, vdev->config);
+    }
+    /*
+     * From here on virtqueue_pop() finds nothing and driver notifications
+     * are latched: the requests in flight are the ones to wait for.
+     */
+    vdev->freeze.target = mode;
+    virtio_freeze_try_complete(vdev, false);
+    return true;
+}
+
+void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val)
+{
     uint16_t old = vdev->freeze.mode;
 
     assert(bql_locked());
@@ -196,6 +314,10 @@ void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val)
     }
     if (virtio_freeze_mode_busy(vdev)) {
         trace_virtio_freeze_ignored(vdev, val, "transition in progress");
+        return;
+    }
+    if (virtio_freeze_suspend_held(vdev)) {
+        trace_virtio_freeze_ignored(vdev, val, "device suspended");
         return;
     }
     if (!virtio_freeze_mode_valid(val)) {
@@ -219,27 +341,91 @@ void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val)
         trace_virtio_freeze_ignored(vdev, val, "device needs reset");
         return;
     }
-    if (vdc->freeze_begin && !vdc->freeze_begin(vdev, val)) {
-        trace_virtio_freeze_refused(vdev, val, old);
-        if (val == VIRTIO_FREEZE_MODE_UNFREEZE) {
-            /*
-             * Unfreeze is not refused: the device leaves the frozen mode
-             * and tells the driver that it needs a reset.
-             */
-            vdev->freeze.target = val;
-            vdev->freeze.mode = val;
-            virtio_error(vdev, "cannot resume from freeze_mode 0x%x", old);
+    virtio_freeze_request(vdev, val);
+}
+
+/*
+ * The device status front end (VIRTIO_F_SUSPEND).  Suspending, the
+ * device presents SUSPEND = 1 with DRIVER_OK still set; suspended,
+ * SUSPEND = 1 and DRIVER_OK = 0; resuming, SUSPEND = 1 and DRIVER_OK = 1
+ * again until it runs.  vdev->status itself keeps DRIVER_OK: for the
+ * device types and the rest of QEMU the device stays started, as a
+ * frozen one does.
+ */
+uint8_t virtio_freeze_status_read(VirtIODevice *vdev)
+{
+    if (vdev->freeze.mode == VIRTIO_FREEZE_MODE_SUSPEND &&
+        vdev->freeze.target == VIRTIO_FREEZE_MODE_SUSPEND) {
+        return (vdev->status & ~VIRTIO_CONFIG_S_DRIVER_OK) |
+               VIRTIO_CONFIG_S_SUSPEND;
+    }
+    if (virtio_freeze_suspend_held(vdev)) {
+        return vdev->status | VIRTIO_CONFIG_S_SUSPEND;
+    }
+    return vdev->status;
+}
+
+bool virtio_freeze_status_write(VirtIODevice *vdev, uint8_t *val)
+{
+    uint8_t want = *val;
+
+    assert(bql_locked());
+    /* A reset is a reset, whatever the device is doing */
+    if (want == 0) {
+        return false;
+    }
+    if (virtio_freeze_suspend_held(vdev)) {
+        if (!virtio_freeze_mode_busy(vdev) &&
+            (want & VIRTIO_CONFIG_S_DRIVER_OK)) {
+            trace_virtio_suspend_resume(vdev, want);
+            virtio_freeze_request(vdev, VIRTIO_FREEZE_MODE_UNFREEZE);
+        } else {
+            trace_virtio_suspend_status_ignored(vdev, want,
+                virtio_freeze_mode_busy(vdev) ? "transition in progress"
+                                              : "device suspended");
         }
-        return;
+        return true;
+    }
+    if (virtio_freeze_stopped(vdev)) {
+        /* Frozen through freeze_mode: only a reset changes the status */
+        trace_virtio_suspend_status_ignored(vdev, want, "device frozen");
+        return true;
+    }
+    /* Without suspend=on the bit means nothing to QEMU, as it always did */
+    if (!(want & VIRTIO_CONFIG_S_SUSPEND) ||
+        !virtio_host_has_feature(vdev, VIRTIO_F_SUSPEND)) {
+        return false;
     }
 
-    trace_virtio_freeze_request(vdev, old, val);
-    /*
-     * From here on virtqueue_pop() finds nothing and driver notifications
-     * are latched: the requests in flight are the ones to wait for.
-     */
-    vdev->freeze.target = val;
-    virtio_freeze_try_complete(vdev, false);
+    /* From here on the SUSPEND bit is not for the transport to store */
+    *val = want & ~VIRTIO_CONFIG_S_SUSPEND;
+    if (!virtio_vdev_has_feature(vdev, VIRTIO_F_SUSPEND) ||
+        !(vdev->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
+        trace_virtio_suspend_status_ignored(vdev, want,
+                                            "feature not negotiated");
+        return false;
+    }
+    if (!(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+        trace_virtio_suspend_status_ignored(vdev, want,
+                                            "device not initialised");
+        return false;
+    }
+    if (*val != vdev->status) {
+        /* The other bits change: that write is not a suspend request */
+        trace_virtio_suspend_status_ignored(vdev, want,
+                                            "other status bits change");
+        return false;
+    }
+    if (vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET) {
+        /* It cannot suspend, and says so already */
+        trace_virtio_suspend_status_ignored(vdev, want, "device needs reset");
+        return true;
+    }
+    trace_virtio_suspend_request(vdev, want);
+    if (!virtio_freeze_request(vdev, VIRTIO_FREEZE_MODE_SUSPEND)) {
+        virtio_error(vdev, "cannot suspend");
+    }
+    return true;
 }
 
 void virtio_freeze_latch_kick(VirtIODevice *vdev, int n)
@@ -307,8 +493,12 @@ static int virtio_freeze_post_load(void *opaque, int version_id)
     VirtIODevice *vdev = opaque;
     Error *local_err = NULL;
 
-    if (!virtio_freeze_mode_valid(vdev->freeze.mode) ||
-        !virtio_freeze_mode_valid(vdev->freeze.target)) {
+    bool suspend = virtio_freeze_suspend_held(vdev);
+
+    if (!virtio_freeze_state_valid(vdev->freeze.mode) ||
+        !virtio_freeze_state_valid(vdev->freeze.target) ||
+        (suspend && (vdev->freeze.mode | vdev->freeze.target) &
+                    VIRTIO_FREEZE_MODE_FREEZE_S3)) {
         error_report("virtio: invalid freeze_mode 0x%x/0x%x in the "
                      "migration stream", vdev->freeze.mode,
                      vdev->freeze.target);
@@ -319,10 +509,12 @@ static int virtio_freeze_post_load(void *opaque, int version_id)
      * latched: that needs the feature negotiated, and a device here that
      * can keep the contract.
      */
-    if (!virtio_vdev_has_feature(vdev, VIRTIO_F_FREEZE_MODE) ||
+    if (!virtio_vdev_has_feature(vdev, suspend ? VIRTIO_F_SUSPEND
+                                               : VIRTIO_F_FREEZE_MODE) ||
         !(vdev->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
-        error_report("%s: freeze_mode state in the migration stream, but "
-                     "the feature was not negotiated", vdev->name);
+        error_report("%s: %s state in the migration stream, but the "
+                     "feature was not negotiated", vdev->name,
+                     suspend ? "suspend" : "freeze_mode");
         return -EINVAL;
     }
     if (!virtio_freeze_check(vdev, &local_err)) {

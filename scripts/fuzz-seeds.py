@@ -7,8 +7,9 @@ Writes, for each generic-fuzz config named (virtio-blk-freeze, ...), a
 directory OUTDIR/CONFIG of inputs in generic-fuzz's own format
 (tests/qtest/fuzz/generic_fuzz.c: an opcode byte and its operands per
 command, commands separated by "FUZZ").  Each seed brings a device as far
-as a driver would (feature negotiation with VIRTIO_F_FREEZE_MODE, queues
-set up, DRIVER_OK) and then drives one freeze_mode scenario, so that
+as a driver would (feature negotiation with VIRTIO_F_FREEZE_MODE and
+VIRTIO_F_SUSPEND, queues set up, DRIVER_OK) and then drives one
+freeze_mode or SUSPEND scenario, so that
 libFuzzer starts from inputs that reach the freeze_mode code and mutates
 from there instead of first having to find bit 45 and FEATURES_OK.
 
@@ -74,9 +75,13 @@ BUSY = H["VIRTIO_PCI_FREEZE_MODE_BUSY"]
 ACK, DRIVER = H["VIRTIO_CONFIG_S_ACKNOWLEDGE"], H["VIRTIO_CONFIG_S_DRIVER"]
 FEATURES_OK = H["VIRTIO_CONFIG_S_FEATURES_OK"]
 DRIVER_OK = H["VIRTIO_CONFIG_S_DRIVER_OK"]
-# The high feature word: VIRTIO_F_VERSION_1 and VIRTIO_F_FREEZE_MODE
+SUSPEND = H["VIRTIO_CONFIG_S_SUSPEND"]
+RUNNING = ACK | DRIVER | FEATURES_OK | DRIVER_OK
+# The high feature word: VIRTIO_F_VERSION_1, VIRTIO_F_FREEZE_MODE and
+# VIRTIO_F_SUSPEND (the configs set both freeze_mode=on and suspend=on)
 FEATURES_HI = (1 << (H["VIRTIO_F_VERSION_1"] - 32)) | \
-    (1 << (H["VIRTIO_F_FREEZE_MODE"] - 32))
+    (1 << (H["VIRTIO_F_FREEZE_MODE"] - 32)) | \
+    (1 << (H["VIRTIO_F_SUSPEND"] - 32))
 
 # config: (common, isr, notify region index, number of queues,
 #          low feature word the seeds accept)
@@ -157,7 +162,7 @@ def driver_init(s, nqueues, features_lo):
         s.cfg(Q_USEDLO, base + 0x8000)
         s.cfg(Q_USEDHI, 0)
         s.cfg(Q_ENABLE, 1, WORD)
-    s.status(ACK | DRIVER | FEATURES_OK | DRIVER_OK)
+    s.status(RUNNING)
     s.requests = 0
 
 
@@ -259,6 +264,43 @@ def seeds_for(config):
     s.write(common, FREEZE_MODE, FREEZE_S3, LONG)
     s.read(common, FREEZE_MODE + 1, BYTE)
     s.status(ACK | DRIVER | FEATURES_OK | DRIVER_OK | 0x40)
+    s.freeze(FREEZE_S3)
+    s.read_freeze()
+
+    # SUSPEND with requests in flight, kicks and writes while suspended,
+    # freeze_mode while suspended, resume through DRIVER_OK.
+    s = new("suspend-resume")
+    for _ in range(2):
+        request(s)
+    s.status(RUNNING | SUSPEND)
+    s.read(s.common, STATUS, BYTE)
+    s.clock_step()
+    s.read(s.common, STATUS, BYTE)
+    for q in range(nqueues):
+        s.kick(q)
+    s.cfg(Q_SELECT, 0, WORD)
+    s.cfg(Q_DESCLO, RING_BASE + 0x40000)
+    s.freeze(FREEZE_S3)
+    s.status(RUNNING)
+    s.status(RUNNING | SUSPEND)
+    s.read(s.common, STATUS, BYTE)
+    s.status(ACK | DRIVER | FEATURES_OK | SUSPEND)
+    s.read(s.common, STATUS, BYTE)
+    request(s)
+    s.status(RUNNING | SUSPEND)
+    s.status(0)
+    s.read(s.common, STATUS, BYTE)
+
+    # SUSPEND while frozen, and before DRIVER_OK.
+    s = new("suspend-frozen")
+    s.freeze(FREEZE_S3)
+    s.status(RUNNING | SUSPEND)
+    s.read_freeze()
+    s.freeze(UNFREEZE)
+    s.status(0)
+    s.status(ACK | DRIVER | SUSPEND)
+    driver_init(s, nqueues, features_lo)
+    s.status(RUNNING | SUSPEND)
     s.freeze(FREEZE_S3)
     s.read_freeze()
     return out

@@ -599,13 +599,17 @@ static void test_frozen_config(const void *data)
     fz_isr(b.dev);
     qtest_qmp_assert_success(m.qts, "{'execute': 'block_resize', 'arguments':"
                              " {'node-name': 'drv0', 'size': 2097152}}");
-    /* The new value can be read, but nothing is notified */
-    capacity = qvirtio_config_readq(&b.dev->vdev, 0);
-    g_assert_cmpint(capacity, ==, 2 * 1024 * 1024 / 512);
+    /*
+     * Nothing is notified, and the configuration reads as it was when
+     * the device stopped: a frozen device changes none of it
+     */
+    g_assert_cmpint(qvirtio_config_readq(&b.dev->vdev, 0), ==, capacity);
     g_assert_cmphex(fz_isr(b.dev), ==, 0);
 
+    /* Unfrozen: the change is notified, and shows */
     fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
     g_assert_cmphex(fz_isr(b.dev) & FZ_ISR_CONFIG, ==, FZ_ISR_CONFIG);
+    g_assert_cmpint(qvirtio_config_readq(&b.dev->vdev, 0), ==, 2 * capacity);
 
     fz_blk_free(&b);
     fz_machine_stop(&m);
@@ -1094,14 +1098,40 @@ static int fz_cmp_double(const void *a, const void *b)
 }
 
 /* One transition: write @mode, poll until acknowledged. */
-static FzSample fz_time_transition(QVirtioPCIDevice *d, uint16_t mode)
+static FzSample fz_time_transition(QVirtioPCIDevice *d, bool stop)
 {
+    uint16_t mode = stop ? FREEZE_S3 : FREEZE_UNFREEZE;
     gint64 start = g_get_monotonic_time();
     FzSample r;
 
     qvirtio_freeze_write(d, mode);
     r.polls = 1;
     while (qvirtio_freeze_read(d) != mode) {
+        r.polls++;
+    }
+    r.us = g_get_monotonic_time() - start;
+    return r;
+}
+
+/*
+ * The same with VIRTIO_F_SUSPEND: set SUSPEND, poll device status until
+ * it presents SUSPEND without DRIVER_OK; set DRIVER_OK, poll until it
+ * presents DRIVER_OK without SUSPEND.
+ */
+static FzSample fz_time_suspend(QVirtioPCIDevice *d, bool stop)
+{
+    const uint8_t mask = VIRTIO_CONFIG_S_SUSPEND | VIRTIO_CONFIG_S_DRIVER_OK;
+    uint8_t want = stop ? VIRTIO_CONFIG_S_SUSPEND : VIRTIO_CONFIG_S_DRIVER_OK;
+    uint8_t status = qvirtio_freeze_status(d);
+    gint64 start = g_get_monotonic_time();
+    FzSample r;
+
+    qpci_io_writeb(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_STATUS,
+                   status | (stop ? VIRTIO_CONFIG_S_SUSPEND
+                                  : VIRTIO_CONFIG_S_DRIVER_OK));
+    r.polls = 1;
+    while ((qvirtio_freeze_status(d) & mask) != want) {
         r.polls++;
     }
     r.us = g_get_monotonic_time() - start;
@@ -1129,53 +1159,71 @@ static void fz_report(const char *what, int inflight, FzSample *v, int n)
 }
 
 /*
- * The handshake cost: MMIO polls and host time from the write to the
- * acknowledged read, for FREEZE_S3 idle and with requests in flight at
- * a backend with 1 ms latency, and for UNFREEZE.
+ * @runs stop/run round trips through @time with 0, 1, 8 and 32 reads in
+ * flight at the backend, which has 1 ms latency.
  */
-static void bench_handshake(const void *data)
+static void fz_bench_runs(FzBlk *b, FzSample (*time)(QVirtioPCIDevice *,
+                                                      bool),
+                          const char *stop, const char *run)
 {
     static const int inflight[] = { 0, 1, 8, 32 };
     const int runs = 50;
-    FzMachine m;
-    FzBlk b = { 0 };
     int i, j, k;
 
-    fz_machine_start(&m, "pc",
-                     "-drive if=none,id=drv0,driver=null-aio,read-zeroes=on,"
-                     "size=1048576,latency-ns=1000000 "
-                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on,queue-size=256", FZ_BLK_SLOT);
-    fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
-
     for (i = 0; i < ARRAY_SIZE(inflight); i++) {
-        g_autofree FzSample *fr = g_new(FzSample, runs);
-        g_autofree FzSample *un = g_new(FzSample, runs);
+        g_autofree FzSample *st = g_new(FzSample, runs);
+        g_autofree FzSample *ru = g_new(FzSample, runs);
 
         for (j = 0; j < runs; j++) {
             uint64_t req[32];
             uint32_t head[32];
 
             for (k = 0; k < inflight[i]; k++) {
-                head[k] = fz_blk_read(&b, k, &req[k]);
+                head[k] = fz_blk_read(b, k, &req[k]);
             }
-            fr[j] = fz_time_transition(b.dev, FREEZE_S3);
-            un[j] = fz_time_transition(b.dev, FREEZE_UNFREEZE);
+            st[j] = time(b->dev, true);
+            ru[j] = time(b->dev, false);
             /* Acknowledged: every request completed before */
             for (k = 0; k < inflight[i]; k++) {
-                g_assert(qvirtqueue_get_buf(b.qts, b.vq, &head[k], NULL));
+                g_assert(qvirtqueue_get_buf(b->qts, b->vq, &head[k], NULL));
             }
             for (k = 0; k < inflight[i]; k++) {
-                guest_free(b.alloc, req[k]);
+                guest_free(b->alloc, req[k]);
             }
             /* libqos hands out descriptors linearly: start over */
-            b.vq->free_head = 0;
-            b.vq->num_free = b.vq->size;
-            fz_isr(b.dev);
+            b->vq->free_head = 0;
+            b->vq->num_free = b->vq->size;
+            fz_isr(b->dev);
         }
-        fz_report("FREEZE_S3", inflight[i], fr, runs);
-        fz_report("UNFREEZE", inflight[i], un, runs);
+        fz_report(stop, inflight[i], st, runs);
+        fz_report(run, inflight[i], ru, runs);
     }
+}
+
+/*
+ * The handshake cost: MMIO polls and host time from the write to the
+ * acknowledged read, for FREEZE_S3 and UNFREEZE, and for virtio 1.4's
+ * SUSPEND and its resume on the same device, measured the same way.
+ */
+static void bench_handshake(const void *data)
+{
+    FzMachine m;
+    FzBlk b = { 0 };
+
+    fz_machine_start(&m, "pc",
+                     "-drive if=none,id=drv0,driver=null-aio,read-zeroes=on,"
+                     "size=1048576,latency-ns=1000000 "
+                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                     "freeze_mode=on,suspend=on,queue-size=256", FZ_BLK_SLOT);
+    fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
+    fz_bench_runs(&b, fz_time_transition, "FREEZE_S3", "UNFREEZE");
+
+    qvirtqueue_cleanup(b.dev->vdev.bus, b.vq, b.alloc);
+    g_assert(qvirtio_freeze_negotiate(b.dev, 1ull << VIRTIO_F_SUSPEND) &
+             (1ull << VIRTIO_F_SUSPEND));
+    b.vq = qvirtqueue_setup(&b.dev->vdev, b.alloc, 0);
+    qvirtio_set_driver_ok(&b.dev->vdev);
+    fz_bench_runs(&b, fz_time_suspend, "SUSPEND", "RESUME");
 
     fz_blk_free(&b);
     fz_machine_stop(&m);

@@ -393,11 +393,15 @@ static void test_blk(const void *data)
     g_assert_cmphex(qvirtio_freeze_status(d), ==, status);
     g_assert_cmphex(qvirtio_freeze_read(d), ==,
                     VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
-    /* Reads keep working: the new capacity is there, not yet notified */
-    g_assert_cmpint(qvirtio_config_readq(&d->vdev, 0), ==, 2 * MiB / 512);
+    /*
+     * Reads keep working, and show the configuration as it was when the
+     * device stopped: the new capacity shows after unfreeze, notified
+     */
+    g_assert_cmpint(qvirtio_config_readq(&d->vdev, 0), ==, 1 * MiB / 512);
 
     ft_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     qvirtio_wait_config_isr(&d->vdev, QVIRTIO_FREEZE_TIMEOUT_US);
+    g_assert_cmpint(qvirtio_config_readq(&d->vdev, 0), ==, 2 * MiB / 512);
     ft_wait_used(m.qts, d, vq, head);
     g_assert_cmpint(qtest_readb(m.qts, req + sizeof(struct virtio_blk_outhdr) +
                                 512), ==, VIRTIO_BLK_S_OK);

@@ -19,6 +19,11 @@
 #define VIRTIO_FREEZE_MODE_FREEZE_S3    0x0003  /* frozen for guest S3 */
 /* Read only: a transition towards the mode in bits 0-7 is in progress */
 #define VIRTIO_FREEZE_MODE_BUSY         0x8000
+/*
+ * Suspended through the SUSPEND bit of device status (VIRTIO_F_SUSPEND):
+ * stopped as in FREEZE_S3, but not a value of any register.
+ */
+#define VIRTIO_FREEZE_MODE_SUSPEND      0x0100
 
 /*
  * Per-device freeze state, embedded in VirtIODevice.
@@ -69,8 +74,27 @@ uint16_t virtio_freeze_mode_read(VirtIODevice *vdev);
 void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val);
 
 /*
- * true while the device does not process its virtqueues: frozen, or
- * on the way into or out of a frozen mode.
+ * The SUSPEND bit of device status (VIRTIO_F_SUSPEND), for transports:
+ * what the driver reads as device status, and a device status write to
+ * look at first.  The write returns true if it was a suspend request, a
+ * resume, or a write to ignore, and the transport must do nothing more
+ * with it; otherwise the transport handles *@val, from which the SUSPEND
+ * bit has been taken out, as a device status write.  A write of 0 (a
+ * reset) is always the transport's.
+ */
+uint8_t virtio_freeze_status_read(VirtIODevice *vdev);
+bool virtio_freeze_status_write(VirtIODevice *vdev, uint8_t *val);
+
+/*
+ * true while the driver has the device frozen for guest S3, or is
+ * freezing or unfreezing it (freeze_mode FREEZE_S3): the S3 wakeup reset
+ * of the platform must leave it alone.
+ */
+bool virtio_freeze_s3(VirtIODevice *vdev);
+
+/*
+ * true while the device does not process its virtqueues: frozen or
+ * suspended, or on the way into or out of a stopped mode.
  */
 bool virtio_freeze_stopped(VirtIODevice *vdev);
 

@@ -1,0 +1,757 @@
+/*
+ * QTest cases for virtio Device Suspend (VIRTIO_F_SUSPEND)
+ *
+ * One case per normative statement of the virtio 1.4 "Device Suspend"
+ * section, and of our specification patch's "Relation to Device
+ * Suspend", on virtio-blk behind virtio-pci (pc, q35) and virtio-mmio
+ * (microvm): the SUSPEND bit of device status is transport independent,
+ * and so are these cases, which drive the device through libqos's
+ * QVirtioBus only, except for reading the interrupt status.
+ *
+ * Copyright (c) 2026 The freeze-mode project authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest.h"
+#include "qemu/bswap.h"
+#include "qobject/qdict.h"
+#include "standard-headers/linux/virtio_blk.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_pci.h"
+#include "standard-headers/linux/virtio_ring.h"
+#include "libqos/libqos-malloc.h"
+#include "libqos/malloc-pc.h"
+#include "libqos/pci-pc.h"
+#include "libqos/virtio.h"
+#include "libqos/virtio-mmio.h"
+#include "libqos/virtio-pci.h"
+#include "libqos/virtio-freeze.h"
+
+#define SP_TIMEOUT_US           (30 * 1000 * 1000)
+#define SP_RAM                  (64 * 1024 * 1024)
+#define SP_PCI_SLOT             4
+#define SP_PCI_SLOT2            5
+/* microvm: the first virtio-mmio transport, and its stride */
+#define SP_MMIO_BASE            0xfeb00000
+#define SP_MMIO_STRIDE          512
+#define SP_ISR_QUEUE            1
+#define SP_ISR_CONFIG           2
+/* What QEMU sets for a configuration change (virtio_notify_config()) */
+#define SP_ISR_CONFIG_CHANGE    (SP_ISR_QUEUE | SP_ISR_CONFIG)
+
+#define SP_SUSPEND              VIRTIO_CONFIG_S_SUSPEND
+#define SP_DRIVER_OK            VIRTIO_CONFIG_S_DRIVER_OK
+#define SP_F_SUSPEND            (1ull << VIRTIO_F_SUSPEND)
+
+typedef struct SpDev {
+    const char *machine;
+    QTestState *qts;
+    QGuestAllocator alloc;
+    QPCIBus *bus;                       /* pc, q35 */
+    QVirtioPCIDevice *pci;
+    QVirtioMMIODevice mmio;             /* microvm */
+    QVirtioDevice *vdev;
+    QVirtQueue *vq;
+} SpDev;
+
+static bool sp_is_mmio(const char *machine)
+{
+    return g_str_equal(machine, "microvm");
+}
+
+/*
+ * Start @machine with "-drive ...,id=drv0" from @drive and a virtio-blk
+ * on it with the options @opts (",suspend=on" ...), as a driver finds it.
+ */
+static void sp_start(SpDev *d, const char *machine, const char *drive,
+                     const char *opts, const char *extra)
+{
+    bool incoming = extra && strstr(extra, "-incoming");
+
+    memset(d, 0, sizeof(*d));
+    d->machine = machine;
+    if (sp_is_mmio(machine)) {
+        d->qts = qtest_initf("-M microvm -m 64M "
+                             "-global virtio-mmio.force-legacy=false %s "
+                             "-device virtio-blk-device,id=blk0,drive=drv0,"
+                             "bus=virtio-mmio-bus.0%s %s",
+                             drive, opts, extra ? extra : "");
+        alloc_init(&d->alloc, ALLOC_NO_FLAGS, 1 << 20, SP_RAM, 4096);
+        if (incoming) {
+            return;
+        }
+        qvirtio_mmio_init_device(&d->mmio, d->qts, SP_MMIO_BASE, 4096);
+        g_assert_cmpint(d->mmio.version, ==, 2);
+        d->vdev = &d->mmio.vdev;
+    } else {
+        QPCIAddress addr = { .devfn = QPCI_DEVFN(SP_PCI_SLOT, 0) };
+
+        d->qts = qtest_initf("-M %s -m 64M %s -device virtio-blk-pci,"
+                             "id=blk0,drive=drv0,addr=%d.0%s %s",
+                             machine, drive, SP_PCI_SLOT, opts,
+                             extra ? extra : "");
+        pc_alloc_init(&d->alloc, d->qts, ALLOC_NO_FLAGS);
+        d->bus = qpci_new_pc(d->qts, &d->alloc);
+        if (incoming) {
+            return;
+        }
+        d->pci = virtio_pci_new(d->bus, &addr);
+        g_assert_nonnull(d->pci);
+        qvirtio_pci_device_enable(d->pci);
+        d->vdev = &d->pci->vdev;
+    }
+}
+
+static void sp_stop(SpDev *d)
+{
+    if (d->pci) {
+        qvirtio_pci_device_disable(d->pci);
+        g_free(d->pci);
+    }
+    if (d->bus) {
+        qpci_free_pc(d->bus);
+    }
+    alloc_destroy(&d->alloc);
+    qtest_quit(d->qts);
+}
+
+/*
+ * Point the driver of @d at another QEMU, one that has the same guest
+ * memory and device (the destination of a migration).
+ */
+static void sp_move(SpDev *d, QTestState *qts, QPCIBus *bus)
+{
+    d->qts = qts;
+    if (d->pci) {
+        d->pci->pdev->bus = bus;
+    } else {
+        d->mmio.qts = qts;
+    }
+}
+
+static uint8_t sp_status(SpDev *d)
+{
+    return d->vdev->bus->get_status(d->vdev);
+}
+
+static void sp_set_status(SpDev *d, uint8_t status)
+{
+    d->vdev->bus->set_status(d->vdev, status);
+}
+
+/* The interrupt status, read and acknowledged as a driver does */
+static uint8_t sp_isr(SpDev *d)
+{
+    uint32_t isr;
+
+    if (d->pci) {
+        return qpci_io_readb(d->pci->pdev, d->pci->bar,
+                             d->pci->isr_cfg_offset);
+    }
+    isr = qtest_readl(d->qts, SP_MMIO_BASE + QVIRTIO_MMIO_INTERRUPT_STATUS);
+    qtest_writel(d->qts, SP_MMIO_BASE + QVIRTIO_MMIO_INTERRUPT_ACK, isr);
+    return isr;
+}
+
+/*
+ * Driver initialisation up to FEATURES_OK with VERSION_1 and those of
+ * @want the device offers; returns the features negotiated.
+ */
+static uint64_t sp_negotiate(SpDev *d, uint64_t want)
+{
+    uint64_t f;
+
+    qvirtio_start_device(d->vdev);
+    f = qvirtio_get_features(d->vdev) &
+        ((1ull << VIRTIO_F_VERSION_1) | want);
+    qvirtio_set_features(d->vdev, f);
+    return f;
+}
+
+/* ... and on to DRIVER_OK with the request queue */
+static void sp_init(SpDev *d, uint64_t want)
+{
+    g_assert_cmphex(sp_negotiate(d, want) & want, ==, want);
+    d->vq = qvirtqueue_setup(d->vdev, &d->alloc, 0);
+    qvirtio_set_driver_ok(d->vdev);
+}
+
+static void sp_reset(SpDev *d)
+{
+    if (d->vq) {
+        qvirtqueue_cleanup(d->vdev->bus, d->vq, &d->alloc);
+        d->vq = NULL;
+    }
+    qvirtio_reset(d->vdev);
+}
+
+static uint16_t sp_used_idx(SpDev *d)
+{
+    return qtest_readw(d->qts, d->vq->used + offsetof(struct vring_used, idx));
+}
+
+/* Queue a one-sector read and kick; returns the head descriptor. */
+static uint32_t sp_read(SpDev *d, uint64_t sector, uint64_t *req)
+{
+    struct virtio_blk_outhdr hdr = {
+        .type = cpu_to_le32(VIRTIO_BLK_T_IN),
+        .sector = cpu_to_le64(sector),
+    };
+    uint64_t addr = guest_alloc(&d->alloc, sizeof(hdr) + 512 + 1);
+    uint32_t head;
+
+    qtest_memwrite(d->qts, addr, &hdr, sizeof(hdr));
+    qtest_writeb(d->qts, addr + sizeof(hdr) + 512, 0xff);
+    head = qvirtqueue_add(d->qts, d->vq, addr, sizeof(hdr), false, true);
+    qvirtqueue_add(d->qts, d->vq, addr + sizeof(hdr), 512, true, true);
+    qvirtqueue_add(d->qts, d->vq, addr + sizeof(hdr) + 512, 1, true, false);
+    qvirtqueue_kick(d->qts, d->vdev, d->vq, head);
+    *req = addr;
+    return head;
+}
+
+/* The next used buffer is @head, completed with VIRTIO_BLK_S_OK */
+static void sp_check_done(SpDev *d, uint32_t head, uint64_t req)
+{
+    uint32_t got;
+
+    g_assert(qvirtqueue_get_buf(d->qts, d->vq, &got, NULL));
+    g_assert_cmpint(got, ==, head);
+    g_assert_cmpint(qtest_readb(d->qts, req + sizeof(struct virtio_blk_outhdr)
+                                + 512), ==, VIRTIO_BLK_S_OK);
+    guest_free(&d->alloc, req);
+}
+
+static void sp_wait_done(SpDev *d, uint32_t head, uint64_t req)
+{
+    gint64 start = g_get_monotonic_time();
+
+    while (sp_used_idx(d) == d->vq->last_used_idx) {
+        g_assert(g_get_monotonic_time() - start <= SP_TIMEOUT_US);
+        qtest_clock_step(d->qts, 100);
+        g_usleep(100);
+    }
+    sp_check_done(d, head, req);
+}
+
+/* Poll device status until (status & @mask) == @want; returns it. */
+static uint8_t sp_wait_status(SpDev *d, uint8_t mask, uint8_t want)
+{
+    gint64 start = g_get_monotonic_time();
+    uint8_t st;
+
+    while (((st = sp_status(d)) & mask) != want) {
+        g_assert(g_get_monotonic_time() - start <= SP_TIMEOUT_US);
+        qtest_clock_step(d->qts, 100);
+        g_usleep(100);
+    }
+    return st;
+}
+
+/* The driver's side of suspend: set SUSPEND, wait for DRIVER_OK = 0 */
+static uint8_t sp_suspend(SpDev *d)
+{
+    sp_set_status(d, sp_status(d) | SP_SUSPEND);
+    return sp_wait_status(d, SP_SUSPEND | SP_DRIVER_OK, SP_SUSPEND);
+}
+
+/* ... and of resume: set DRIVER_OK, wait for SUSPEND = 0 */
+static uint8_t sp_resume(SpDev *d)
+{
+    sp_set_status(d, sp_status(d) | SP_DRIVER_OK);
+    return sp_wait_status(d, SP_SUSPEND | SP_DRIVER_OK, SP_DRIVER_OK);
+}
+
+static void sp_hmp_qemu_io(SpDev *d, const char *cmd)
+{
+    g_autofree char *out = qtest_hmp(d->qts, "qemu-io drv0 \"%s\"", cmd);
+
+    g_assert_cmpstr(out, ==, "");
+}
+
+static char *sp_drive_file(void)
+{
+    g_autofree char *path = NULL;
+    int fd = g_file_open_tmp("qtest-suspend.XXXXXX", &path, NULL);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 1024 * 1024), ==, 0);
+    close(fd);
+    return g_steal_pointer(&path);
+}
+
+#define SP_NULL_DRIVE "-drive if=none,id=drv0,driver=null-co,read-zeroes=on," \
+                      "size=1M"
+
+/*
+ * "The device MUST ignore any operations on the SUSPEND bit from the
+ * driver if the device has not been completely initialized", and with
+ * VIRTIO_F_SUSPEND not negotiated; the feature is offered only with
+ * suspend=on.
+ */
+static void test_not_initialised(const void *data)
+{
+    const char *machine = data;
+    const uint8_t init = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+    SpDev d;
+    uint64_t req;
+    uint32_t head;
+    uint8_t st;
+
+    sp_start(&d, machine, SP_NULL_DRIVE, ",suspend=on", NULL);
+    g_assert(qvirtio_get_features(d.vdev) & SP_F_SUSPEND);
+
+    /* Before FEATURES_OK */
+    qvirtio_start_device(d.vdev);
+    sp_set_status(&d, init | SP_SUSPEND);
+    g_assert_cmphex(sp_status(&d), ==, init);
+
+    /* Before DRIVER_OK */
+    g_assert(sp_negotiate(&d, SP_F_SUSPEND) & SP_F_SUSPEND);
+    st = sp_status(&d);
+    sp_set_status(&d, st | SP_SUSPEND);
+    g_assert_cmphex(sp_status(&d), ==, st);
+    d.vq = qvirtqueue_setup(d.vdev, &d.alloc, 0);
+    qvirtio_set_driver_ok(d.vdev);
+    head = sp_read(&d, 0, &req);
+    sp_wait_done(&d, head, req);
+    sp_reset(&d);
+
+    /* Not negotiated */
+    sp_init(&d, 0);
+    st = sp_status(&d);
+    sp_set_status(&d, st | SP_SUSPEND);
+    g_assert_cmphex(sp_status(&d), ==, st);
+    head = sp_read(&d, 0, &req);
+    sp_wait_done(&d, head, req);
+    sp_reset(&d);
+    sp_stop(&d);
+
+    /*
+     * suspend=off (the default): not offered, and the bit means nothing
+     * (the device keeps it as it always did, and goes on running)
+     */
+    sp_start(&d, machine, SP_NULL_DRIVE, "", NULL);
+    g_assert_cmphex(qvirtio_get_features(d.vdev) & SP_F_SUSPEND, ==, 0);
+    sp_init(&d, 0);
+    st = sp_status(&d);
+    sp_set_status(&d, st | SP_SUSPEND);
+    g_assert_cmphex(sp_status(&d), ==, st | SP_SUSPEND);
+    head = sp_read(&d, 0, &req);
+    sp_wait_done(&d, head, req);
+    sp_reset(&d);
+    sp_stop(&d);
+}
+
+/*
+ * "When the driver sets the SUSPEND bit to 1, the device SHOULD [stop
+ * consuming buffers, wait until all buffers that are being processed
+ * have been used, send used buffer notifications] before presenting the
+ * SUSPEND bit as 1 and DRIVER_OK bit as 0"; suspended, it "MUST NOT send
+ * any notifications for any virtqueues, access any virtqueues"; resumed
+ * by DRIVER_OK, it "MUST ... resume normal operation".
+ *
+ * blkdebug holds a read at the backend, so the suspend has a request to
+ * wait for.  Suspended, the device gets a new request and kicks (which
+ * a driver must not do) and must leave all guest memory alone: a QMP
+ * pmemsave before and after is compared byte for byte.
+ */
+static void test_held_request(const void *data)
+{
+    const char *machine = data;
+    g_autofree char *file = sp_drive_file();
+    g_autofree char *drive = g_strdup_printf(
+        "-drive if=none,id=drv0,format=raw,file.driver=blkdebug,"
+        "file.image.filename=%s", file);
+    g_autoptr(GByteArray) before = NULL;
+    g_autoptr(GByteArray) after = NULL;
+    SpDev d;
+    uint64_t req, req2;
+    uint32_t head, head2;
+    uint8_t st;
+    int i;
+
+    sp_start(&d, machine, drive, ",suspend=on", NULL);
+    sp_init(&d, SP_F_SUSPEND);
+    st = sp_status(&d);
+    sp_isr(&d);
+
+    sp_hmp_qemu_io(&d, "break read_aio held");
+    head = sp_read(&d, 0, &req);
+    sp_set_status(&d, st | SP_SUSPEND);
+
+    /* Suspending: SUSPEND with DRIVER_OK still set, nothing used yet */
+    for (i = 0; i < 20; i++) {
+        g_assert_cmphex(sp_status(&d), ==, st | SP_SUSPEND);
+        qtest_clock_step(d.qts, 1000);
+    }
+    g_assert_cmpint(sp_used_idx(&d), ==, d.vq->last_used_idx);
+    g_assert_cmphex(sp_isr(&d), ==, 0);
+    /* A status write other than a reset changes nothing meanwhile */
+    sp_set_status(&d, st | SP_SUSPEND);
+    sp_set_status(&d, st);
+    g_assert_cmphex(sp_status(&d), ==, st | SP_SUSPEND);
+
+    /* A buffer made available now is not consumed */
+    head2 = sp_read(&d, 1, &req2);
+
+    sp_hmp_qemu_io(&d, "resume held");
+    g_assert_cmphex(sp_wait_status(&d, SP_SUSPEND | SP_DRIVER_OK, SP_SUSPEND),
+                    ==, (st & ~SP_DRIVER_OK) | SP_SUSPEND);
+    /* The held request was used, and notified, before */
+    g_assert_cmphex(sp_isr(&d), ==, SP_ISR_QUEUE);
+    sp_check_done(&d, head, req);
+    g_assert_cmpint(sp_used_idx(&d), ==, d.vq->last_used_idx);
+
+    /*
+     * Suspended: the device touches no guest memory and notifies nothing,
+     * however often the driver notifies it
+     */
+    before = qvirtio_freeze_snapshot(d.qts, SP_RAM);
+    for (i = 0; i < 10; i++) {
+        d.vdev->bus->virtqueue_kick(d.vdev, d.vq);
+        qtest_clock_step(d.qts, 1000);
+    }
+    after = qvirtio_freeze_snapshot(d.qts, SP_RAM);
+    qvirtio_freeze_assert_same(before, after);
+    g_assert_cmphex(sp_isr(&d), ==, 0);
+    g_assert_cmphex(sp_status(&d), ==, (st & ~SP_DRIVER_OK) | SP_SUSPEND);
+
+    /* Resumed, the device serves what was made available meanwhile */
+    g_assert_cmphex(sp_resume(&d), ==, st);
+    sp_wait_done(&d, head2, req2);
+    head = sp_read(&d, 2, &req);
+    sp_wait_done(&d, head, req);
+
+    /* And suspends again, at once when idle */
+    sp_suspend(&d);
+    sp_resume(&d);
+
+    sp_reset(&d);
+    sp_stop(&d);
+    unlink(file);
+}
+
+/*
+ * "The device SHOULD ignore any write access to its Configuration Space
+ * while suspended"; it MUST NOT "modify any fields in its Configuration
+ * Space while suspended"; "If changes occur in the Configuration Space
+ * during suspended period, the device MUST NOT send any configuration
+ * change notifications. Instead, the device MUST send the notification
+ * when it resumes running."
+ */
+static void test_config(const void *data)
+{
+    const char *machine = data;
+    const uint64_t wce_off = offsetof(struct virtio_blk_config, wce);
+    const uint64_t f = SP_F_SUSPEND | (1ull << VIRTIO_BLK_F_CONFIG_WCE);
+    g_autofree char *file = sp_drive_file();
+    g_autofree char *drive = g_strdup_printf(
+        "-drive if=none,id=drv0,format=raw,file=%s", file);
+    SpDev d;
+    uint64_t capacity;
+    uint8_t wce;
+    int i;
+
+    sp_start(&d, machine, drive, ",suspend=on", NULL);
+    sp_init(&d, f);
+    capacity = qvirtio_config_readq(d.vdev, 0);
+    g_assert_cmpuint(capacity, ==, 1024 * 1024 / 512);
+    wce = qvirtio_config_readb(d.vdev, wce_off);
+    sp_isr(&d);
+
+    sp_suspend(&d);
+
+    qtest_qmp_assert_success(d.qts, "{'execute': 'block_resize', "
+                             "'arguments': {'device': 'drv0', "
+                             "'size': 2097152}}");
+    for (i = 0; i < 10; i++) {
+        qtest_clock_step(d.qts, 1000);
+    }
+    g_assert_cmphex(sp_isr(&d), ==, 0);
+    g_assert_cmpuint(qvirtio_config_readq(d.vdev, 0), ==, capacity);
+
+    /* A driver write is ignored (libqos has no config write: do it raw) */
+    if (d.pci) {
+        qpci_io_writeb(d.pci->pdev, d.pci->bar,
+                       d.pci->device_cfg_offset + wce_off, !wce);
+    } else {
+        qtest_writeb(d.qts, SP_MMIO_BASE + QVIRTIO_MMIO_DEVICE_SPECIFIC +
+                     wce_off, !wce);
+    }
+    g_assert_cmpint(qvirtio_config_readb(d.vdev, wce_off), ==, wce);
+
+    /* Resumed: the change shows, and is notified */
+    sp_resume(&d);
+    g_assert_cmphex(sp_isr(&d), ==, SP_ISR_CONFIG_CHANGE);
+    g_assert_cmpuint(qvirtio_config_readq(d.vdev, 0), ==, 2 * capacity);
+    g_assert_cmpint(qvirtio_config_readb(d.vdev, wce_off), ==, wce);
+
+    /* Running, the same write takes effect */
+    if (d.pci) {
+        qpci_io_writeb(d.pci->pdev, d.pci->bar,
+                       d.pci->device_cfg_offset + wce_off, !wce);
+    } else {
+        qtest_writeb(d.qts, SP_MMIO_BASE + QVIRTIO_MMIO_DEVICE_SPECIFIC +
+                     wce_off, !wce);
+    }
+    g_assert_cmpint(qvirtio_config_readb(d.vdev, wce_off), ==, !wce);
+
+    sp_reset(&d);
+    sp_stop(&d);
+    unlink(file);
+}
+
+/* Make the available index run more than a ring ahead of the device */
+static void sp_corrupt_avail(SpDev *d)
+{
+    uint64_t idx = d->vq->avail + offsetof(struct vring_avail, idx);
+
+    qtest_writew(d->qts, idx, qtest_readw(d->qts, idx) + d->vq->size + 1);
+}
+
+/*
+ * "If the driver sets the SUSPEND bit in device status to 1, the device
+ * MUST either suspend itself or set the DEVICE_NEEDS_RESET bit in device
+ * status to 1 when it fails to suspend."  "If the device has been
+ * suspended and the driver resumes the device running by setting the
+ * DRIVER_OK bit in device status to 1, the device MUST either resume
+ * normal operation or set the DEVICE_NEEDS_RESET bit".  A device whose
+ * ring the driver corrupted cannot say which buffers it used: it fails.
+ * A reset then brings it back.
+ */
+static void test_needs_reset(const void *data)
+{
+    const char *machine = data;
+    SpDev d;
+    uint64_t req;
+    uint32_t head;
+    uint8_t st;
+
+    sp_start(&d, machine, SP_NULL_DRIVE, ",suspend=on", NULL);
+
+    /* Failing to suspend */
+    sp_init(&d, SP_F_SUSPEND);
+    st = sp_status(&d);
+    sp_isr(&d);
+    sp_corrupt_avail(&d);
+    sp_set_status(&d, st | SP_SUSPEND);
+    g_assert_cmphex(sp_status(&d), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
+    g_assert_cmphex(sp_isr(&d) & SP_ISR_CONFIG, ==, SP_ISR_CONFIG);
+    /* ... and a second request is ignored: it needs a reset */
+    sp_set_status(&d, sp_status(&d) | SP_SUSPEND);
+    g_assert_cmphex(sp_status(&d), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
+    sp_reset(&d);
+    g_assert_cmphex(sp_status(&d), ==, 0);
+
+    /* Failing to resume */
+    sp_init(&d, SP_F_SUSPEND);
+    head = sp_read(&d, 0, &req);
+    sp_wait_done(&d, head, req);
+    sp_suspend(&d);
+    sp_isr(&d);
+    sp_corrupt_avail(&d);
+    sp_set_status(&d, sp_status(&d) | SP_DRIVER_OK);
+    g_assert_cmphex(sp_status(&d), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
+    g_assert_cmphex(sp_isr(&d) & SP_ISR_CONFIG, ==, SP_ISR_CONFIG);
+    sp_reset(&d);
+
+    /* A driver reset of a suspended device resets it */
+    sp_init(&d, SP_F_SUSPEND);
+    sp_suspend(&d);
+    sp_reset(&d);
+    g_assert_cmphex(sp_status(&d), ==, 0);
+    sp_init(&d, SP_F_SUSPEND);
+    g_assert_cmphex(sp_status(&d), ==, st);
+    head = sp_read(&d, 0, &req);
+    sp_wait_done(&d, head, req);
+    sp_reset(&d);
+    sp_stop(&d);
+}
+
+/*
+ * Our specification patch: freeze_mode and SUSPEND exclude each other.
+ * "the device MUST ignore a write of VIRTIO_PCI_FREEZE_MODE_FREEZE_S3
+ * while SUSPEND is set", and "a write to device_status which sets
+ * SUSPEND while it presents a value other than UNFREEZE in freeze_mode".
+ */
+static void test_freeze_mode(const void *data)
+{
+    const char *machine = data;
+    SpDev d;
+    uint64_t req;
+    uint32_t head;
+    uint8_t st;
+
+    sp_start(&d, machine, SP_NULL_DRIVE, ",suspend=on,freeze_mode=on", NULL);
+    sp_init(&d, SP_F_SUSPEND | (1ull << VIRTIO_F_FREEZE_MODE));
+    st = sp_status(&d);
+
+    sp_suspend(&d);
+    qvirtio_freeze_write(d.pci, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
+    g_assert_cmphex(qvirtio_freeze_read(d.pci), ==,
+                    VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
+    g_assert_cmphex(sp_status(&d), ==, (st & ~SP_DRIVER_OK) | SP_SUSPEND);
+    sp_resume(&d);
+
+    g_assert_cmphex(qvirtio_freeze_set(d.pci, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
+                    ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
+    sp_set_status(&d, st | SP_SUSPEND);
+    g_assert_cmphex(sp_status(&d), ==, st);
+    g_assert_cmphex(qvirtio_freeze_read(d.pci), ==,
+                    VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
+    qvirtio_freeze_set(d.pci, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
+
+    head = sp_read(&d, 0, &req);
+    sp_wait_done(&d, head, req);
+    sp_reset(&d);
+    sp_stop(&d);
+}
+
+/* ---- migration of a suspended device ------------------------------- */
+
+static void sp_migrate(SpDev *src, SpDev *dst, const char *uri)
+{
+    QDict *rsp;
+    const char *st;
+
+    qtest_qmp_assert_success(src->qts, "{'execute': 'migrate', 'arguments':"
+                             " {'uri': %s}}", uri);
+    while (true) {
+        rsp = qtest_qmp_assert_success_ref(src->qts,
+                                           "{'execute': 'query-migrate'}");
+        st = qdict_get_try_str(rsp, "status");
+        g_assert(st);
+        g_assert_cmpstr(st, !=, "failed");
+        if (g_str_equal(st, "completed")) {
+            qobject_unref(rsp);
+            break;
+        }
+        qobject_unref(rsp);
+        g_usleep(10 * 1000);
+    }
+    qtest_qmp_eventwait(dst->qts, "RESUME");
+}
+
+/*
+ * The suspended state, and a kick latched while suspended, migrate: the
+ * destination presents the device as suspended and serves the request
+ * when the driver resumes it there.
+ */
+static void test_migrate(const void *data)
+{
+    const char *machine = data;
+    g_autofree char *file = sp_drive_file();
+    g_autofree char *tmpdir = g_dir_make_tmp("qtest-suspend-XXXXXX", NULL);
+    g_autofree char *uri = g_strdup_printf("unix:%s/mig", tmpdir);
+    g_autofree char *sock = g_strdup_printf("%s/mig", tmpdir);
+    g_autofree char *drive = g_strdup_printf(
+        "-drive if=none,id=drv0,format=raw,file=%s", file);
+    g_autofree char *incoming = g_strdup_printf("-incoming %s", uri);
+    SpDev src, dst;
+    QTestState *src_qts;
+    QPCIBus *src_bus;
+    uint64_t req;
+    uint32_t head;
+    uint16_t used;
+    uint8_t st;
+
+    sp_start(&src, machine, drive, ",suspend=on", NULL);
+    sp_init(&src, SP_F_SUSPEND);
+    head = sp_read(&src, 0, &req);
+    sp_wait_done(&src, head, req);
+    st = sp_suspend(&src);
+    head = sp_read(&src, 1, &req);
+    used = sp_used_idx(&src);
+    src_qts = src.qts;
+    src_bus = src.bus;
+
+    sp_start(&dst, machine, drive, ",suspend=on", incoming);
+    sp_migrate(&src, &dst, uri);
+
+    /* The driver moves over with the guest's memory */
+    sp_move(&src, dst.qts, dst.bus);
+    g_assert_cmphex(sp_status(&src), ==, st);
+    g_assert_cmpint(sp_used_idx(&src), ==, used);
+    sp_resume(&src);
+    sp_wait_done(&src, head, req);
+    head = sp_read(&src, 2, &req);
+    sp_wait_done(&src, head, req);
+    sp_reset(&src);
+
+    sp_stop(&dst);
+    sp_move(&src, src_qts, src_bus);
+    sp_stop(&src);
+    unlink(sock);
+    rmdir(tmpdir);
+    unlink(file);
+}
+
+/*
+ * A device type that did not opt in refuses suspend=on at realize; the
+ * same device without it plugs.
+ */
+static void test_refused(const void *data)
+{
+    QTestState *qts = qtest_init("-M pc");
+    QDict *rsp;
+
+    rsp = qtest_qmp(qts, "{'execute': 'device_add', 'arguments': "
+                    "{'driver': 'virtio-scsi-pci', 'id': 's0', "
+                    "'suspend': true}}");
+    g_assert(qdict_haskey(rsp, "error"));
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"), ==,
+                    "suspend is not supported by device type "
+                    "virtio-scsi-device");
+    qobject_unref(rsp);
+    qtest_qmp_assert_success(qts, "{'execute': 'device_add', 'arguments': "
+                             "{'driver': 'virtio-scsi-pci', 'id': 's0'}}");
+    qtest_quit(qts);
+}
+
+int main(int argc, char **argv)
+{
+    static const char *pci_machines[] = { "pc", "q35" };
+    static const struct {
+        const char *name;
+        GTestDataFunc fn;
+        bool pci_only;
+    } cases[] = {
+        { "not-initialised", test_not_initialised },
+        { "held-request", test_held_request },
+        { "config", test_config },
+        { "needs-reset", test_needs_reset },
+        { "migrate", test_migrate },
+        { "freeze-mode", test_freeze_mode, true },
+    };
+    const char *machines[3];
+    int nm = 0, i, j;
+
+    g_test_init(&argc, &argv, NULL);
+    for (i = 0; i < ARRAY_SIZE(pci_machines); i++) {
+        if (qtest_has_machine(pci_machines[i])) {
+            machines[nm++] = pci_machines[i];
+        }
+    }
+    if (qtest_has_machine("microvm") && qtest_has_device("virtio-blk-device")) {
+        machines[nm++] = "microvm";
+    }
+    for (i = 0; i < ARRAY_SIZE(cases); i++) {
+        for (j = 0; j < nm; j++) {
+            g_autofree char *path = NULL;
+
+            if (cases[i].pci_only && sp_is_mmio(machines[j])) {
+                continue;
+            }
+            path = g_strdup_printf("virtio-suspend/%s/%s", machines[j],
+                                   cases[i].name);
+            qtest_add_data_func(path, machines[j], cases[i].fn);
+        }
+    }
+    if (qtest_has_machine("pc") && qtest_has_device("virtio-scsi-pci")) {
+        qtest_add_data_func("virtio-suspend/pc/refused", NULL, test_refused);
+    }
+    return g_test_run();
+}
