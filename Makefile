@@ -35,11 +35,12 @@ QEMU_CONFIGURE_FLAGS := \
 	--disable-user --enable-trace-backends=log \
 	$(EXTRA_CONFIGURE_FLAGS)
 
+# The series' own qtests: every tests-qtest/*-test.c it adds
+OWN_QTESTS := $(sort $(basename $(notdir $(wildcard $(TOP)/tests-qtest/*-test.c))))
+
 # What `make` builds in the QEMU tree
 NINJA_TARGETS := qemu-system-x86_64 qemu-img storage-daemon/qemu-storage-daemon \
-	tests/qtest/qos-test tests/qtest/virtio-freeze-test \
-	tests/qtest/virtio-gpu-freeze-test tests/qtest/virtio-freeze-random-test \
-	tests/qtest/virtio-freeze-types-test tests/qtest/virtio-gpu-gl-freeze-test
+	tests/qtest/qos-test $(OWN_QTESTS:%=tests/qtest/%)
 
 SERIES_INPUTS := $(TOP)/patches/series $(wildcard $(TOP)/patches/*.patch) \
 	$(shell find $(TOP)/hw-virtio $(TOP)/tests-qtest -type f 2>/dev/null) \

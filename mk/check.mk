@@ -2,9 +2,7 @@
 
 # The series' own qtests, and the upstream qos-test graph as regression
 # suite, both through meson's test runner.
-QTESTS_OWN := qtest-x86_64/virtio-freeze-test qtest-x86_64/virtio-gpu-freeze-test \
-	qtest-x86_64/virtio-freeze-random-test qtest-x86_64/virtio-freeze-types-test \
-	qtest-x86_64/virtio-gpu-gl-freeze-test
+QTESTS_OWN := $(OWN_QTESTS:%=qtest-x86_64/%)
 QTESTS_UPSTREAM := qtest-x86_64/qos-test
 
 check: checkpatch check-qtest
