@@ -616,6 +616,71 @@ static void test_frozen_config(const void *data)
     unlink(file);
 }
 
+/*
+ * A device that cannot keep its state refuses FREEZE_S3, and one that
+ * cannot resume sets DEVICE_NEEDS_RESET on UNFREEZE.  What QEMU cannot
+ * take up again is a ring whose available index the driver moved more
+ * than a ring ahead of the device.
+ */
+static void fz_corrupt_avail(FzBlk *b)
+{
+    uint64_t idx = b->vq->avail + 2;
+
+    qtest_writew(b->qts, idx, qtest_readw(b->qts, idx) + b->vq->size + 1);
+}
+
+static void test_refuse(const void *data)
+{
+    const char *machine = data;
+    FzMachine m;
+    FzBlk b = { 0 };
+    uint64_t req;
+    uint32_t head;
+    uint8_t status;
+
+    fz_machine_start(&m, machine,
+                     "-drive if=none,id=drv0,driver=null-co,read-zeroes=on,"
+                     "size=1M -device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                     "freeze_mode=on", FZ_BLK_SLOT);
+    fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
+    status = qvirtio_freeze_status(b.dev);
+
+    /* Refused: the transition ends at once in the old mode */
+    fz_corrupt_avail(&b);
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_UNFREEZE);
+    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, status);
+    qvirtio_reset(&b.dev->vdev);
+    qvirtqueue_cleanup(b.dev->vdev.bus, b.vq, b.alloc);
+
+    /* Cannot resume: UNFREEZE is not refused, NEEDS_RESET says it */
+    fz_negotiate(b.dev, true);
+    b.vq = qvirtqueue_setup(&b.dev->vdev, &m.alloc, 0);
+    qvirtio_set_driver_ok(&b.dev->vdev);
+    head = fz_blk_read(&b, 0, &req);
+    fz_blk_wait_done(&b, head, req);
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
+    fz_isr(b.dev);
+    fz_corrupt_avail(&b);
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==,
+                    status | VIRTIO_CONFIG_S_NEEDS_RESET);
+    g_assert_cmphex(fz_isr(b.dev) & FZ_ISR_CONFIG, ==, FZ_ISR_CONFIG);
+
+    /* A reset brings it back */
+    qvirtio_reset(&b.dev->vdev);
+    qvirtqueue_cleanup(b.dev->vdev.bus, b.vq, b.alloc);
+    fz_negotiate(b.dev, true);
+    b.vq = qvirtqueue_setup(&b.dev->vdev, &m.alloc, 0);
+    qvirtio_set_driver_ok(&b.dev->vdev);
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    head = fz_blk_read(&b, 0, &req);
+    fz_blk_wait_done(&b, head, req);
+
+    fz_blk_free(&b);
+    fz_machine_stop(&m);
+}
+
 /* ---- S3: the wakeup reset keeps a frozen device --------------------- */
 
 static void test_s3(const void *data)
@@ -1370,6 +1435,7 @@ static void register_freeze_tests(void)
         { "async", test_async_freeze },
         { "frozen-kick", test_frozen_kick },
         { "frozen-config", test_frozen_config },
+        { "refuse", test_refuse },
         { "s3", test_s3 },
         { "system-reset", test_system_reset },
         { "migrate-frozen", test_migrate_frozen },
