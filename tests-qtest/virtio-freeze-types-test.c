@@ -596,6 +596,9 @@ static const FtRefusal ft_refusals[] = {
     { "net-vhost", "pc", "-netdev tap,id=n0,vhost=on,vhostforce=on",
       "virtio-net-pci,netdev=n0",
       "freeze_mode is not supported by virtio-net-device with a vhost" },
+    /* A supported type on a transport without the register */
+    { "mmio", "microvm", "", "virtio-rng-device",
+      "freeze_mode is not supported by the virtio-mmio-bus transport" },
 };
 
 static void test_refused(const void *data)
