@@ -677,6 +677,16 @@ static void test_refuse(const void *data)
     head = fz_blk_read(&b, 0, &req);
     fz_blk_wait_done(&b, head, req);
 
+    /*
+     * FREEZE_S3 is ignored while DEVICE_NEEDS_RESET is set, here by a
+     * driver error that leaves the rings alone (queue_enable 0)
+     */
+    fz_cfg_writew(b.dev, VIRTIO_PCI_COMMON_Q_SELECT, 0);
+    fz_cfg_writew(b.dev, VIRTIO_PCI_COMMON_Q_ENABLE, 0);
+    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==,
+                    status | VIRTIO_CONFIG_S_NEEDS_RESET);
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_UNFREEZE);
+
     fz_blk_free(&b);
     fz_machine_stop(&m);
 }
