@@ -798,47 +798,6 @@ static void test_system_reset(const void *data)
 
 /* ---- migration of a frozen device, and of one mid-transition -------- */
 
-static char *fz_query_status(QTestState *qts)
-{
-    QDict *rsp = qtest_qmp_assert_success_ref(qts,
-                                              "{'execute': 'query-status'}");
-    char *st = g_strdup(qdict_get_str(rsp, "status"));
-
-    qobject_unref(rsp);
-    return st;
-}
-
-/* Migrate and wait until the destination has the whole state */
-static void fz_migrate(FzMachine *src, FzMachine *dst, const char *uri)
-{
-    QDict *rsp;
-    const char *st;
-
-    qtest_qmp_assert_success(src->qts, "{'execute': 'migrate', 'arguments':"
-                             " {'uri': %s}}", uri);
-    do {
-        rsp = qtest_qmp_assert_success_ref(src->qts,
-                                           "{'execute': 'query-migrate'}");
-        st = qdict_get_try_str(rsp, "status");
-        g_assert(st);
-        g_assert_cmpstr(st, !=, "failed");
-        if (g_str_equal(st, "completed")) {
-            qobject_unref(rsp);
-            break;
-        }
-        qobject_unref(rsp);
-        g_usleep(10 * 1000);
-    } while (true);
-    while (true) {
-        g_autofree char *dst_st = fz_query_status(dst->qts);
-
-        if (!g_str_equal(dst_st, "inmigrate")) {
-            break;
-        }
-        g_usleep(10 * 1000);
-    }
-}
-
 /*
  * Start a destination for @src with the same virtio-blk on @file,
  * migrate, and move @b over: the source's allocator still describes
@@ -853,7 +812,7 @@ static void fz_migrate_blk(FzBlk *b, FzMachine *src, FzMachine *dst,
                      "-drive if=none,id=drv0,format=raw,file=%s "
                      "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
                      "freeze_mode=on -incoming %s", file, FZ_BLK_SLOT, uri);
-    fz_migrate(src, dst, uri);
+    qvirtio_freeze_migrate(src->qts, dst->qts, uri);
     b->qts = dst->qts;
     b->dev->pdev->bus = dst->bus;
 }
@@ -943,7 +902,7 @@ static void test_migrate_busy(const void *data)
 
     head = fz_blk_read(&b, 1, &req);
     qtest_qmp_eventwait(src.qts, "STOP");
-    st = fz_query_status(src.qts);
+    st = qvirtio_freeze_run_state(src.qts);
     g_assert_cmpstr(st, ==, "io-error");
 
     /* The failed request is still in flight: the freeze waits for it */
@@ -954,7 +913,7 @@ static void test_migrate_busy(const void *data)
 
     fz_migrate_blk(&b, &src, &dst, file, tmpdir);
     g_free(st);
-    st = fz_query_status(dst.qts);
+    st = qvirtio_freeze_run_state(dst.qts);
     g_assert_cmpstr(st, !=, "running");
     g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
     g_assert_cmpint(fz_used_idx(&b), ==, b.vq->last_used_idx);
@@ -1017,7 +976,7 @@ static void fz_unplug_test(bool s3, bool busy)
     if (busy) {
         qtest_qmp_assert_success(m.qts, "{'execute': 'cont'}");
     }
-    st = fz_query_status(m.qts);
+    st = qvirtio_freeze_run_state(m.qts);
     g_assert_cmpstr(st, ==, "running");
     g_assert_cmphex(qpci_config_readw(b.dev->pdev, PCI_VENDOR_ID), ==, 0xffff);
 

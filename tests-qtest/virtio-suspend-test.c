@@ -236,6 +236,15 @@ static void sp_wait_done(SpDev *d, uint32_t head, uint64_t req)
     sp_check_done(d, head, req);
 }
 
+/* A read of @sector that the device completes: it is running */
+static void sp_request(SpDev *d, uint64_t sector)
+{
+    uint64_t req;
+    uint32_t head = sp_read(d, sector, &req);
+
+    sp_wait_done(d, head, req);
+}
+
 /* Poll device status until (status & @mask) == @want; returns it. */
 static uint8_t sp_wait_status(SpDev *d, uint8_t mask, uint8_t want)
 {
@@ -296,8 +305,6 @@ static void test_not_initialised(const void *data)
     const char *machine = data;
     const uint8_t init = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
     SpDev d;
-    uint64_t req;
-    uint32_t head;
     uint8_t st;
 
     sp_start(&d, machine, SP_NULL_DRIVE, ",suspend=on", NULL);
@@ -315,8 +322,7 @@ static void test_not_initialised(const void *data)
     g_assert_cmphex(sp_status(&d), ==, st);
     d.vq = qvirtqueue_setup(d.vdev, &d.alloc, 0);
     qvirtio_set_driver_ok(d.vdev);
-    head = sp_read(&d, 0, &req);
-    sp_wait_done(&d, head, req);
+    sp_request(&d, 0);
     sp_reset(&d);
 
     /* Not negotiated */
@@ -324,8 +330,7 @@ static void test_not_initialised(const void *data)
     st = sp_status(&d);
     sp_set_status(&d, st | SP_SUSPEND);
     g_assert_cmphex(sp_status(&d), ==, st);
-    head = sp_read(&d, 0, &req);
-    sp_wait_done(&d, head, req);
+    sp_request(&d, 0);
     sp_reset(&d);
     sp_stop(&d);
 
@@ -339,8 +344,7 @@ static void test_not_initialised(const void *data)
     st = sp_status(&d);
     sp_set_status(&d, st | SP_SUSPEND);
     g_assert_cmphex(sp_status(&d), ==, st | SP_SUSPEND);
-    head = sp_read(&d, 0, &req);
-    sp_wait_done(&d, head, req);
+    sp_request(&d, 0);
     sp_reset(&d);
     sp_stop(&d);
 }
@@ -438,8 +442,7 @@ static void test_held_request(const void *data)
     /* Resumed, the device serves what was made available meanwhile */
     g_assert_cmphex(sp_resume(&d), ==, st);
     sp_wait_done(&d, head2, req2);
-    head = sp_read(&d, 2, &req);
-    sp_wait_done(&d, head, req);
+    sp_request(&d, 2);
 
     /* And suspends again, at once when idle */
     sp_suspend(&d);
@@ -542,8 +545,6 @@ static void test_needs_reset(const void *data)
 {
     const char *machine = data;
     SpDev d;
-    uint64_t req;
-    uint32_t head;
     uint8_t st;
 
     sp_start(&d, machine, SP_NULL_DRIVE, ",suspend=on", NULL);
@@ -564,8 +565,7 @@ static void test_needs_reset(const void *data)
 
     /* Failing to resume */
     sp_init(&d, SP_F_SUSPEND);
-    head = sp_read(&d, 0, &req);
-    sp_wait_done(&d, head, req);
+    sp_request(&d, 0);
     sp_suspend(&d);
     sp_isr(&d);
     sp_corrupt_avail(&d);
@@ -581,8 +581,7 @@ static void test_needs_reset(const void *data)
     g_assert_cmphex(sp_status(&d), ==, 0);
     sp_init(&d, SP_F_SUSPEND);
     g_assert_cmphex(sp_status(&d), ==, st);
-    head = sp_read(&d, 0, &req);
-    sp_wait_done(&d, head, req);
+    sp_request(&d, 0);
     sp_reset(&d);
     sp_stop(&d);
 }
@@ -597,8 +596,6 @@ static void test_freeze_mode(const void *data)
 {
     const char *machine = data;
     SpDev d;
-    uint64_t req;
-    uint32_t head;
     uint8_t st;
 
     sp_start(&d, machine, SP_NULL_DRIVE, ",suspend=on,freeze_mode=on", NULL);
@@ -620,36 +617,12 @@ static void test_freeze_mode(const void *data)
                     VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
     qvirtio_freeze_set(d.pci, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
 
-    head = sp_read(&d, 0, &req);
-    sp_wait_done(&d, head, req);
+    sp_request(&d, 0);
     sp_reset(&d);
     sp_stop(&d);
 }
 
 /* ---- migration of a suspended device ------------------------------- */
-
-static void sp_migrate(SpDev *src, SpDev *dst, const char *uri)
-{
-    QDict *rsp;
-    const char *st;
-
-    qtest_qmp_assert_success(src->qts, "{'execute': 'migrate', 'arguments':"
-                             " {'uri': %s}}", uri);
-    while (true) {
-        rsp = qtest_qmp_assert_success_ref(src->qts,
-                                           "{'execute': 'query-migrate'}");
-        st = qdict_get_try_str(rsp, "status");
-        g_assert(st);
-        g_assert_cmpstr(st, !=, "failed");
-        if (g_str_equal(st, "completed")) {
-            qobject_unref(rsp);
-            break;
-        }
-        qobject_unref(rsp);
-        g_usleep(10 * 1000);
-    }
-    qtest_qmp_eventwait(dst->qts, "RESUME");
-}
 
 /*
  * The suspended state, and a kick latched while suspended, migrate: the
@@ -676,8 +649,7 @@ static void test_migrate(const void *data)
 
     sp_start(&src, machine, drive, ",suspend=on", NULL);
     sp_init(&src, SP_F_SUSPEND);
-    head = sp_read(&src, 0, &req);
-    sp_wait_done(&src, head, req);
+    sp_request(&src, 0);
     st = sp_suspend(&src);
     head = sp_read(&src, 1, &req);
     used = sp_used_idx(&src);
@@ -685,7 +657,7 @@ static void test_migrate(const void *data)
     src_bus = src.bus;
 
     sp_start(&dst, machine, drive, ",suspend=on", incoming);
-    sp_migrate(&src, &dst, uri);
+    qvirtio_freeze_migrate(src.qts, dst.qts, uri);
 
     /* The driver moves over with the guest's memory */
     sp_move(&src, dst.qts, dst.bus);
@@ -693,8 +665,7 @@ static void test_migrate(const void *data)
     g_assert_cmpint(sp_used_idx(&src), ==, used);
     sp_resume(&src);
     sp_wait_done(&src, head, req);
-    head = sp_read(&src, 2, &req);
-    sp_wait_done(&src, head, req);
+    sp_request(&src, 2);
     sp_reset(&src);
 
     sp_stop(&dst);

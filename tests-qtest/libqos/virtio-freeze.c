@@ -11,6 +11,7 @@
 #include "../libqtest.h"
 #include "virtio.h"
 #include "virtio-freeze.h"
+#include "qobject/qdict.h"
 
 uint16_t qvirtio_freeze_read(QVirtioPCIDevice *d)
 {
@@ -103,4 +104,43 @@ void qvirtio_freeze_assert_same(GByteArray *a, GByteArray *b)
     g_test_message("guest memory at 0x%x changed: 0x%02x -> 0x%02x",
                    i, a->data[i], b->data[i]);
     g_assert_cmphex(i, ==, a->len);
+}
+
+char *qvirtio_freeze_run_state(QTestState *qts)
+{
+    QDict *rsp = qtest_qmp_assert_success_ref(qts,
+                                              "{'execute': 'query-status'}");
+    char *st = g_strdup(qdict_get_str(rsp, "status"));
+
+    qobject_unref(rsp);
+    return st;
+}
+
+void qvirtio_freeze_migrate(QTestState *src, QTestState *dst, const char *uri)
+{
+    QDict *rsp;
+    const char *st;
+
+    qtest_qmp_assert_success(src, "{'execute': 'migrate', 'arguments':"
+                             " {'uri': %s}}", uri);
+    while (true) {
+        rsp = qtest_qmp_assert_success_ref(src, "{'execute': 'query-migrate'}");
+        st = qdict_get_try_str(rsp, "status");
+        g_assert(st);
+        g_assert_cmpstr(st, !=, "failed");
+        if (g_str_equal(st, "completed")) {
+            qobject_unref(rsp);
+            break;
+        }
+        qobject_unref(rsp);
+        g_usleep(10 * 1000);
+    }
+    while (true) {
+        g_autofree char *dst_st = qvirtio_freeze_run_state(dst);
+
+        if (!g_str_equal(dst_st, "inmigrate")) {
+            break;
+        }
+        g_usleep(10 * 1000);
+    }
 }

@@ -52,4 +52,13 @@ GByteArray *qvirtio_freeze_snapshot(QTestState *qts, uint64_t size);
 /* Fail, naming the first differing address, unless @a and @b are equal */
 void qvirtio_freeze_assert_same(GByteArray *a, GByteArray *b);
 
+/* The run state of the VM (QMP query-status), to be freed */
+char *qvirtio_freeze_run_state(QTestState *qts);
+
+/*
+ * Migrate @src to @dst, a QEMU started with "-incoming @uri", and wait
+ * until the destination has the whole state.
+ */
+void qvirtio_freeze_migrate(QTestState *src, QTestState *dst, const char *uri);
+
 #endif
