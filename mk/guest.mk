@@ -8,11 +8,15 @@
 #   make guest-kernel     6.12: build/guest/bzImage-6.12, Debian's
 #                         linux-source-6.12 + patches/linux/6.12/ (ccache)
 #   make guest-initramfs  build/guest/initramfs-{stock,patched,builtin}.cpio.gz
-#   make demo             build/demo/*.png: before/after S3 and side by side,
-#                         freeze path and stock path, and what was seen
+#   make demo             build/demo/*.png: before/after S3 and a labelled
+#                         side by side, freeze path and stock path, and what
+#                         was seen; the half-size side by sides go to
+#                         docs/images/demo-{freeze,stock}-$(DEMO_MACHINE).png
 #   make check-e2e        for each kernel of $(E2E_KERNELS): freeze path on
 #                         q35 and pc, $(E2E_CYCLES) S3 cycles each; and the
-#                         stock path must lose the display
+#                         stock path must lose the display; then the same
+#                         with virgl: $(E2E_GL_RUNS) (machine:device),
+#                         $(E2E_GL_CYCLES) cycles, kernel $(E2E_GL_KERNEL)
 #   make bench-s3         S3 round trip: freeze path, stock path, and (6.12,
 #                         q35) upstream's No_Soft_Reset alternative
 #
@@ -30,6 +34,13 @@ BENCH_CYCLES ?= 5
 BENCH_MACHINES ?= q35 pc
 DEMO_MACHINE ?= q35
 DEMO_KERNEL ?= 6.12
+# The virgl runs of check-e2e (docs/guest.md, "virgl"): machine:device
+# pairs, the kernel and the cycles; E2E_GL_RUNS= drops them. q35 runs the
+# GL device without VGA: with virtio-vga or virtio-vga-gl a q35 guest is
+# reset by the firmware on its way back from S3, freeze_mode or not.
+E2E_GL_RUNS ?= pc:virtio-vga-gl q35:virtio-gpu-gl-pci
+E2E_GL_KERNEL ?= 6.12
+E2E_GL_CYCLES ?= 3
 GUEST_MODULES_STAMP := $(GUEST_BUILD)/modules/patched/.stamp
 GUEST_LINUX_PATCHES_61 := $(TOP)/patches/linux/6.1/series \
 	$(wildcard $(TOP)/patches/linux/6.1/*.patch)
@@ -102,8 +113,10 @@ demo: qemu $(GUEST_DEPS_$(DEMO_KERNEL))
 	@QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode demo --path both \
 		--kernel $(DEMO_KERNEL) $(E2E_STOCK_ARGS_$(DEMO_KERNEL)) \
 		--machine $(DEMO_MACHINE) --out $(TOP)/build/demo
+	@cp $(TOP)/build/demo/demo-freeze-$(DEMO_MACHINE).png \
+		$(TOP)/build/demo/demo-stock-$(DEMO_MACHINE).png $(TOP)/docs/images/
 
-check-e2e: qemu $(GUEST_DEPS)
+check-e2e: qemu $(GUEST_DEPS) $(if $(E2E_GL_RUNS),$(GUEST_DEPS_$(E2E_GL_KERNEL)))
 	@set -e; for k in $(E2E_KERNELS); do \
 		for m in $(E2E_MACHINES); do \
 			QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode e2e --kernel $$k \
@@ -115,6 +128,13 @@ check-e2e: qemu $(GUEST_DEPS)
 			QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode stock --kernel $$k \
 				--machine $$m $$sa; \
 		done; \
+	done; \
+	for r in $(E2E_GL_RUNS); do \
+		gl="--gpu $${r#*:} --machine $${r%%:*} --kernel $(E2E_GL_KERNEL)"; \
+		QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode e2e $$gl \
+			--cycles $(E2E_GL_CYCLES); \
+		QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode stock $$gl \
+			$(E2E_STOCK_ARGS_$(E2E_GL_KERNEL)); \
 	done
 
 bench-s3: qemu $(GUEST_DEPS)

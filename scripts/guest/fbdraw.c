@@ -1,9 +1,10 @@
 /*
  * fbdraw: draw the freeze_mode demo picture for step N onto /dev/fb0.
  *
- * The picture is a pure function of (width, height, N) so that the host
- * runner (scripts/guest/run-s3.py, pattern()) can compute it and compare a
- * QMP screendump pixel for pixel:
+ * The picture is a pure function of (width, height, N), defined here only:
+ * the host runner (scripts/guest/run-s3.py) runs this same program with
+ * --ppm to get the expected picture and compares what the display shows
+ * with it pixel for pixel:
  *   - 8 vertical stripes, stripe i = palette[(i + N) % 8], stripe width
  *     = width / 8 (the last stripe takes the remainder);
  *   - a white box at (BOX_X, BOX_Y) with the decimal N written in black
@@ -14,6 +15,8 @@
  * Static build: gcc -static -O2 -o fbdraw fbdraw.c
  *
  * usage: fbdraw N [fbdev]      prints "fbdraw: WxH bpp=B step=N"
+ *        fbdraw --ppm W H N     writes the picture as a binary PPM (P6) to
+ *                               stdout (the host's expected picture)
  */
 #include <fcntl.h>
 #include <linux/fb.h>
@@ -73,6 +76,23 @@ static uint32_t pack(uint32_t rgb, const struct fb_var_screeninfo *v)
     return r << v->red.offset | g << v->green.offset | b << v->blue.offset;
 }
 
+static int write_ppm(unsigned w, unsigned h, unsigned step,
+                     const char *digits)
+{
+    unsigned x, y;
+
+    printf("P6\n%u %u\n255\n", w, h);
+    for (y = 0; y < h; y++) {
+        for (x = 0; x < w; x++) {
+            uint32_t p = pixel_at(x, y, w, step, digits);
+            putchar(p >> 16 & 0xff);
+            putchar(p >> 8 & 0xff);
+            putchar(p & 0xff);
+        }
+    }
+    return fflush(stdout) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *dev = argc > 2 ? argv[2] : "/dev/fb0";
@@ -84,8 +104,14 @@ int main(int argc, char **argv)
     size_t len, off;
     int fd;
 
-    if (argc < 2) {
-        fprintf(stderr, "usage: fbdraw N [fbdev]\n");
+    if (argc == 5 && !strcmp(argv[1], "--ppm")) {
+        step = strtoul(argv[4], NULL, 0);
+        snprintf(digits, sizeof(digits), "%u", step);
+        return write_ppm(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0),
+                         step, digits);
+    }
+    if (argc < 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: fbdraw N [fbdev] | fbdraw --ppm W H N\n");
         return 2;
     }
     step = strtoul(argv[1], NULL, 0);

@@ -15,7 +15,9 @@
 #                 lines); -c clears the log after reading it
 #   irq           /proc/interrupts lines of the virtio-gpu device, then
 #                 "IRQTOTAL <sum>"
-#   info          virtio-gpu virtio device: status, features, driver
+#   info          virtio-gpu virtio device: status, features, driver,
+#                 freeze_mode (bit 45) and virgl (VIRTIO_GPU_F_VIRGL, bit 0)
+#                 negotiated
 #   sh CMD...     run CMD with busybox sh (debugging)
 #   ping          answers "pong"
 export PATH=/bin:/sbin
@@ -99,6 +101,7 @@ run() {
         echo "features=$(cat /sys/bus/virtio/devices/$g/features)"
         f=$(cat /sys/bus/virtio/devices/$g/features)
         echo "freeze_mode_negotiated=$(echo "$f" | cut -c46)"
+        echo "virgl=$(echo "$f" | cut -c1)"
         echo "pci=$(basename "$(readlink -f /sys/bus/virtio/devices/$g/..)")"
         echo "mem_sleep=$(cat /sys/power/mem_sleep)"
         ;;

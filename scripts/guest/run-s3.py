@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Boot a Linux guest with virtio-gpu under TCG, draw a picture, do S3
 (echo mem > /sys/power/state, then QMP system_wakeup) and check that the
-display survives.  Standard library only.  See docs/guest.md.
+display survives.  QEMU is driven with QEMU's own Python package
+(qemu.machine.QEMUMachine, qemu.qmp from build/qemu/python), pictures are
+Pillow's (python3-pil).  See docs/guest.md.
 
 Kernels (--kernel):
   6.1    Debian 12's kernel with the patched virtio modules in the initramfs
@@ -10,14 +12,21 @@ Kernels (--kernel):
          built in) or bzImage-6.12-stock (variant stock: unpatched), with
          the module-less initramfs-builtin.cpio.gz
 
+Devices (--gpu): virtio-gpu-pci (default), virtio-vga, and with virgl
+virtio-vga-gl, virtio-gpu-gl-pci.  The GL devices run with
+"-display sdl,gl=on" on an Xvfb display (scripts/xvfb-lib.sh; Mesa
+llvmpipe) and the picture is read from Xvfb's screen, as QMP screendump
+cannot read a GL scanout; the guest must negotiate virgl.
+
 Modes:
   e2e    freeze path (patched modules, freeze_mode=on): every cycle must
          keep the display pixel-identical, redraw after resume, advance the
          virtio-gpu interrupt count and answer.  Exit 1 on any failure.
   stock  today's path (stock modules, no freeze_mode): runs one cycle and
          asserts the display IS broken after resume (proves the difference).
-  demo   one cycle on the chosen path, writes before/after/side-by-side PNGs
-         and prints what it saw; never fails on a broken display.
+  demo   one cycle on the chosen path, writes before/after PNGs and a
+         labelled side-by-side, prints what it saw; never fails on a broken
+         display.
   bench  N cycles per path without redrawing: the S3 round trip
          (system_wakeup -> guest userspace answer), the guest's "resume of
          devices" time and whether the display was kept (pixel diff), for
@@ -25,131 +34,42 @@ Modes:
          No_Soft_Reset alternative: virtio-gpu behind a pcie-root-port with
          x-pcie-pm-no-soft-reset=on, without freeze_mode.
 
+The expected picture is fbdraw's (scripts/guest/fbdraw.c, the program the
+guest draws with): the host runs the same build with --ppm.
+
 Examples:
   run-s3.py --mode e2e --machine q35 --cycles 20
   run-s3.py --mode stock --machine pc
   run-s3.py --mode demo --path freeze --out build/demo
   run-s3.py --kernel 6.12 --mode e2e --machine pc --cycles 20
   run-s3.py --kernel 6.12 --mode stock --stock-variant patched --stock-freeze-mode off
+  run-s3.py --kernel 6.12 --gpu virtio-vga-gl --mode e2e --cycles 3
 """
 import argparse
-import json
+import io
 import os
 import re
 import shutil
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
+
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "build/qemu/python"))
+# pylint: disable=wrong-import-position
+from qemu.machine import QEMUMachine  # noqa: E402
+from qemu.machine.machine import QEMUMachineError  # noqa: E402
+from qemu.qmp import QMPError  # noqa: E402
 
-# ---------------------------------------------------------------- picture
-# Must match scripts/guest/fbdraw.c exactly.
-PALETTE = [0xff0000, 0x00ff00, 0x0000ff, 0xffff00,
-           0xff00ff, 0x00ffff, 0xff8000, 0x808080]
-FONT = [[7, 5, 5, 5, 7], [2, 6, 2, 2, 7], [7, 1, 7, 4, 7], [7, 1, 7, 1, 7],
-        [5, 5, 7, 1, 1], [7, 4, 7, 1, 7], [7, 4, 7, 5, 7], [7, 1, 1, 1, 1],
-        [7, 5, 7, 5, 7], [7, 5, 7, 1, 7]]
-BOX_X, BOX_Y, SCALE = 64, 64, 16
-
-
-def rgb(c):
-    return bytes(((c >> 16) & 0xff, (c >> 8) & 0xff, c & 0xff))
+GL_GPUS = ("virtio-vga-gl", "virtio-gpu-gl-pci")
+FBDRAW = os.path.join(TOP, "build/guest/fbdraw")
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
-def pattern(w, h, step):
-    """RGB bytes of the picture fbdraw draws for step on a w x h screen."""
-    digits = str(step)
-    nd = len(digits)
-    sw = w // 8
-    base = bytearray()
-    for x in range(w):
-        stripe = min(x // sw, 7)
-        base += rgb(PALETTE[(stripe + step) % 8])
-    bw, bh = (nd * 4 + 1) * SCALE, 7 * SCALE
-    rows = []
-    for y in range(h):
-        if BOX_Y <= y < BOX_Y + bh:
-            row = bytearray(base)
-            cy = (y - BOX_Y) // SCALE
-            for x in range(BOX_X, min(BOX_X + bw, w)):
-                cx = (x - BOX_X) // SCALE
-                black = False
-                if cx >= 1 and 1 <= cy <= 5:
-                    d, col = (cx - 1) // 4, (cx - 1) % 4
-                    if d < nd and col < 3 and \
-                            (FONT[ord(digits[d]) - 48][cy - 1] >> (2 - col)) & 1:
-                        black = True
-                row[3 * x:3 * x + 3] = b"\0\0\0" if black else b"\xff\xff\xff"
-            rows.append(bytes(row))
-        else:
-            rows.append(bytes(base))
-    return b"".join(rows)
-
-
-# ---------------------------------------------------------------- images
-class Image:
-    def __init__(self, w, h, data):
-        self.w, self.h, self.data = w, h, data
-
-    @staticmethod
-    def read_ppm(path):
-        with open(path, "rb") as f:
-            raw = f.read()
-        toks, pos = [], 0
-        while len(toks) < 4:
-            m = re.compile(rb"\s*(#[^\n]*\n\s*)*(\S+)").match(raw, pos)
-            toks.append(m.group(2))
-            pos = m.end()
-        assert toks[0] == b"P6", "not a P6 ppm"
-        w, h, mx = int(toks[1]), int(toks[2]), int(toks[3])
-        assert mx == 255
-        data = raw[pos + 1:pos + 1 + 3 * w * h]
-        return Image(w, h, data)
-
-    def write_png(self, path):
-        def chunk(t, d):
-            c = t + d
-            return struct.pack(">I", len(d)) + c + \
-                struct.pack(">I", zlib.crc32(c) & 0xffffffff)
-        stride = 3 * self.w
-        raw = b"".join(b"\0" + self.data[y * stride:(y + 1) * stride]
-                       for y in range(self.h))
-        png = b"\x89PNG\r\n\x1a\n" + \
-            chunk(b"IHDR", struct.pack(">IIBBBBB", self.w, self.h, 8, 2, 0, 0, 0)) + \
-            chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
-        with open(path, "wb") as f:
-            f.write(png)
-
-    @staticmethod
-    def side_by_side(imgs, gap=16, bg=b"\x20\x20\x20"):
-        h = max(i.h for i in imgs)
-        w = sum(i.w for i in imgs) + gap * (len(imgs) - 1)
-        rows = []
-        for y in range(h):
-            row = bytearray()
-            for n, i in enumerate(imgs):
-                if n:
-                    row += bg * gap
-                row += i.data[3 * i.w * y:3 * i.w * (y + 1)] if y < i.h else bg * i.w
-            rows.append(bytes(row))
-        return Image(w, h, b"".join(rows))
-
-    def diff_count(self, other):
-        if (self.w, self.h) != (other.w, other.h):
-            return None
-        a, b = self.data, other.data
-        if a == b:
-            return 0
-        return sum(1 for i in range(0, len(a), 3) if a[i:i + 3] != b[i:i + 3])
-
-
-# ---------------------------------------------------------------- QEMU
 def log(msg):
     print(msg, flush=True)
 
@@ -158,69 +78,121 @@ class Fail(Exception):
     pass
 
 
-def connect_unix(path, timeout, what):
-    """Connect to a listening unix socket of QEMU's, retrying until it is up."""
-    deadline = time.time() + timeout
-    while True:
-        sock = socket.socket(socket.AF_UNIX)
-        try:
-            sock.connect(path)
-            return sock
-        except OSError:
-            sock.close()
-            if time.time() > deadline:
-                raise Fail("cannot connect to %s at %s" % (what, path))
-            time.sleep(0.1)
+# ---------------------------------------------------------------- pictures
+def expected(w, h, step):
+    """The picture fbdraw draws for step on a w x h screen, from fbdraw."""
+    src = os.path.join(HERE, "fbdraw.c")
+    if not os.access(FBDRAW, os.X_OK) or \
+            os.path.getmtime(FBDRAW) < os.path.getmtime(src):
+        raise Fail("%s is missing or older than fbdraw.c (make guest-initramfs)"
+                   % FBDRAW)
+    ppm = subprocess.run([FBDRAW, "--ppm", str(w), str(h), str(step)],
+                         check=True, stdout=subprocess.PIPE).stdout
+    return Image.open(io.BytesIO(ppm)).convert("RGB")
 
 
-class QMP:
-    def __init__(self, path, timeout=30):
-        self.sock = connect_unix(path, timeout, "QMP")
-        self.buf = b""
-        self.events = []
-        self._read()  # greeting
-        self.cmd("qmp_capabilities")
-
-    def _read(self, timeout=60):
-        deadline = time.time() + timeout
-        while b"\n" not in self.buf:
-            self.sock.settimeout(max(0.1, deadline - time.time()))
-            try:
-                d = self.sock.recv(65536)
-            except socket.timeout:
-                raise Fail("QMP timeout")
-            if not d:
-                raise Fail("QMP connection closed (QEMU died?)")
-            self.buf += d
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
-
-    def cmd(self, name, timeout=60, **args):
-        msg = {"execute": name}
-        if args:
-            msg["arguments"] = args
-        self.sock.sendall(json.dumps(msg).encode() + b"\n")
-        while True:
-            r = self._read(timeout)
-            if "event" in r:
-                self.events.append(r)
-                continue
-            if "error" in r:
-                raise Fail("QMP %s: %s" % (name, r["error"]))
-            return r.get("return")
-
-    def status(self):
-        return self.cmd("query-status")["status"]
+def diff_count(a, b):
+    """Pixels that differ in any channel; None if the sizes differ."""
+    if a.size != b.size:
+        return None
+    r, g, b_ = ImageChops.difference(a, b).split()
+    most = ImageChops.lighter(ImageChops.lighter(r, g), b_)
+    return a.width * a.height - most.histogram()[0]
 
 
+def same(a, b):
+    return diff_count(a, b) == 0
+
+
+def describe(before, after):
+    if before.size != after.size:
+        return "%dx%d -> %dx%d, e.g. 'Display output is not active'" % (
+            before.size + after.size)
+    return "%d pixels differ" % diff_count(before, after)
+
+
+def font(size):
+    try:
+        return ImageFont.truetype(FONT, size)
+    except OSError:
+        return ImageFont.load_default()
+
+
+PANELS = ("before suspend", "right after resume", "after the guest draws again")
+
+
+def labelled(imgs, title, subtitle, scale=1.0, gap=16):
+    """The panels side by side, each captioned (PANELS), under a title."""
+    imgs = [i.resize((round(i.width * scale), round(i.height * scale)),
+                     Image.Resampling.BOX) if scale != 1 else i for i in imgs]
+    big, small = font(round(48 * scale)), font(round(36 * scale))
+    top = round(150 * scale)
+    out = Image.new("RGB", (sum(i.width for i in imgs) + gap * (len(imgs) - 1),
+                            top + max(i.height for i in imgs)), (32, 32, 32))
+    d = ImageDraw.Draw(out)
+    d.text((gap, round(8 * scale)), title, font=big, fill="white")
+    d.text((gap, round(62 * scale)), subtitle, font=small, fill=(200, 200, 200))
+    x = 0
+    for img, cap in zip(imgs, PANELS):
+        d.text((x + gap, round(106 * scale)), cap, font=small, fill="yellow")
+        out.paste(img, (x, top))
+        x += img.width + gap
+    return out
+
+
+# ---------------------------------------------------------------- Xvfb
+def in_xvfb(argv):
+    """Run this script again on an Xvfb display of scripts/xvfb-lib.sh (the
+    qtests' helper), which sets QTEST_XVFB_SCREEN to its screen file."""
+    logdir = os.path.join(TOP, "build/guest")
+    os.makedirs(logdir, exist_ok=True)
+    env = dict(os.environ, S3_IN_XVFB="1")
+    env.pop("DISPLAY", None)  # always our own Xvfb: we read its screen
+    script = ('. "$1"; xvfb_start "$2" >&2; shift 2; "$@"; rc=$?; '
+              'xvfb_stop; exit $rc')
+    return subprocess.call(["bash", "-c", script, "xvfb",
+                            os.path.join(TOP, "scripts/xvfb-lib.sh"), logdir,
+                            sys.executable] + argv, env=env)
+
+
+def xvfb_screen():
+    """Xvfb's screen, from the XWD file it keeps with -fbdir: a header of
+    big-endian words, the colormap, then 32-bit B, G, R, X pixels."""
+    with open(os.environ["QTEST_XVFB_SCREEN"], "rb") as f:
+        data = f.read()
+    hdr = [int.from_bytes(data[4 * i:4 * i + 4], "big") for i in range(25)]
+    if hdr[11] != 32 or hdr[7] != 0 or hdr[14] != 0xff0000:
+        raise Fail("unexpected XWD format: bpp %d, byte order %d, red mask %#x"
+                   % (hdr[11], hdr[7], hdr[14]))
+    off = hdr[0] + 12 * hdr[19]  # header, colormap entries
+    return Image.frombuffer("RGB", (hdr[4], hdr[5]), data[off:], "raw",
+                            "BGRX", hdr[12], 1)
+
+
+def sdl_window(title):
+    """Absolute geometry (x, y, w, h) of QEMU's SDL window; the title starts
+    with title ("QEMU (s3-0)", "... [Stopped]")."""
+    out = subprocess.run(["xwininfo", "-root", "-tree"], check=True, text=True,
+                         stdout=subprocess.PIPE).stdout
+    for line in out.splitlines():
+        m = re.search(r'"%s[^"]*":.*\s(\d+)x(\d+)[+-]-?\d+[+-]-?\d+\s+'
+                      r'\+(-?\d+)\+(-?\d+)$' % re.escape(title), line)
+        if m and int(m.group(1)) > 1:
+            w, h, x, y = map(int, m.groups())
+            return x, y, w, h
+    raise Fail("no SDL window %r on the Xvfb display: %s" % (title, out))
+
+
+# ---------------------------------------------------------------- guest
 class Guest:
-    """The ttyS1 command protocol of scripts/guest/init.sh."""
+    """The ttyS1 command protocol of scripts/guest/init.sh, on the console
+    socket of QEMUMachine (a socketpair; QEMUMachine's own console helpers
+    are a byte drain and a log, not a request/answer line protocol)."""
 
-    def __init__(self, path, timeout=30):
-        self.sock = connect_unix(path, timeout, "the guest serial")
+    def __init__(self, sock, machine):
+        self.sock, self.machine = sock, machine
         self.buf = b""
         self.seq = 0
-        self.proc = None
 
     def readline(self, deadline):
         while b"\n" not in self.buf:
@@ -230,7 +202,7 @@ class Guest:
             self.sock.settimeout(left)
             try:
                 d = self.sock.recv(4096)
-            except socket.timeout:
+            except TimeoutError:
                 return None
             if not d:
                 raise Fail("guest serial closed (QEMU died?)")
@@ -242,8 +214,8 @@ class Guest:
         deadline = time.time() + timeout
         last_ping = 0
         while time.time() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise Fail("QEMU exited with status %s" % self.proc.returncode)
+            if not self.machine.is_running():
+                raise Fail("QEMU exited with status %s" % self.machine.exitcode())
             if time.time() - last_ping > 5:
                 # READY may have been printed before we connected: ping.
                 self.send("ping")
@@ -302,10 +274,14 @@ def kernel_and_initrd(args, variant):
 
 
 class VM:
+    """A guest on QEMUMachine: QMP on its socketpair, ttyS0 (the kernel
+    console) into console.log, ttyS1 the command channel."""
+
     def __init__(self, args, variant, freeze_mode, tag, gpu_opts="",
                  root_port=False):
         self.args = args
         self.tag = tag
+        self.gl = args.gpu in GL_GPUS
         self.dir = tempfile.mkdtemp(prefix="s3-%s-" % tag.replace("/", "-"),
                                     dir=os.path.join(TOP, "build", "guest"))
         qemu = os.environ.get("QEMU") or os.path.join(TOP, "build/obj/qemu-system-x86_64")
@@ -313,58 +289,56 @@ class VM:
             raise Fail("no QEMU binary at %s (set QEMU=)" % qemu)
         kernel, initrd = kernel_and_initrd(args, variant)
         self.console = os.path.join(self.dir, "console.log")
-        qmp = os.path.join(self.dir, "qmp.sock")
-        ser = os.path.join(self.dir, "cmd.sock")
-        gpu = "virtio-gpu-pci" + gpu_opts
+        gpu = args.gpu + gpu_opts
+        if self.gl:
+            # SDL centres its window for QEMU's first 640x480 surface and,
+            # without a window manager, never moves it when the guest sets
+            # its mode: at 800x600 the window (+320+272) stays all on
+            # xvfb-lib.sh's 1280x1024 screen.
+            gpu += ",xres=800,yres=600"
         if freeze_mode is not None:
             gpu += ",freeze_mode=" + freeze_mode
         dev = ["-device", gpu]
         if root_port:
             dev = ["-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
                    "-device", gpu + ",bus=rp0"]
-        machine = args.machine
-        s3 = "ICH9-LPC.disable_s3=0" if machine == "q35" else "PIIX4_PM.disable_s3=0"
-        cmd = [qemu, "-machine", machine, "-accel", "tcg", "-m", "512",
-               "-smp", "1", "-nodefaults", "-no-reboot",
-               "-kernel", kernel, "-initrd", initrd,
-               "-append", "console=ttyS0 loglevel=6 mem_sleep_default=deep "
-                          "no_console_suspend panic=-1 " +
-                          args.append,
-               ] + dev + ["-vga", "none", "-display", "none",
-               "-global", s3,
-               "-qmp", "unix:%s,server=on,wait=off" % qmp,
-               "-serial", "file:" + self.console,
-               "-chardev", "socket,id=cmd,path=%s,server=on,wait=off" % ser,
-               "-serial", "chardev:cmd"]
+        s3 = "ICH9-LPC.disable_s3=0" if args.machine == "q35" else "PIIX4_PM.disable_s3=0"
+        qargs = ["-accel", "tcg", "-m", "512", "-smp", "1", "-nodefaults",
+                 "-no-reboot", "-name", "s3",
+                 "-kernel", kernel, "-initrd", initrd,
+                 "-append", "console=ttyS0 loglevel=6 mem_sleep_default=deep "
+                 "no_console_suspend panic=-1 " + args.append,
+                 "-global", s3, "-serial", "file:" + self.console] + dev
+        if self.gl:
+            # after QEMUMachine's "-display none": the last one counts
+            qargs += ["-display", "sdl,gl=on"]
         for d in (os.path.join(TOP, "build/obj/pc-bios/optionrom"),
-                  # fallback copy of linuxboot_dma.bin/kvmvapic.bin
-                  os.path.join(TOP, "build/guest/optionrom"),
                   os.path.join(TOP, "build/obj/qemu-bundle/usr/local/share/qemu"),
                   "/usr/share/seabios", "/usr/lib/ipxe/qemu",
                   os.path.join(TOP, "build/qemu/pc-bios")):
             if args.firmware_dirs and os.path.isdir(d):
-                cmd += ["-L", d]
-        self.cmdline = cmd
-        log("[%s] boot: %s" % (tag, " ".join(cmd)))
-        self.stderr = open(os.path.join(self.dir, "qemu.stderr"), "w")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                     stdout=self.stderr, stderr=self.stderr)
+                qargs += ["-L", d]
+        self.machine = QEMUMachine(qemu, qargs, name="qemu", log_dir=self.dir,
+                                   base_temp_dir=self.dir)
+        self.machine.set_machine(args.machine)
+        # ttyS1, the command channel: "-device isa-serial,index=1"
+        self.machine.set_console(device_type="isa-serial,index=1")
         t0 = time.time()
         try:
-            self.qmp = QMP(qmp)
-            self.guest = Guest(ser)
-            self.guest.proc = self.proc
+            log("[%s] boot: %s -machine %s %s (QEMUMachine adds -display none "
+                "-vga none, QMP and ttyS1)" % (tag, qemu, args.machine,
+                                               " ".join(qargs)))
+            self.machine.launch()
+            self.guest = Guest(self.machine.console_socket, self.machine)
             ready = self.guest.wait_ready(args.boot_timeout)
-        except Fail:
+        except (Fail, QEMUMachineError) as e:
             self.dump_tail()
-            self.proc.kill()
-            self.proc.wait()
-            raise
+            self.machine.kill()
+            raise Fail("[%s] boot: %s" % (tag, e)) from e
         log("[%s] guest up after %.1fs: %s" % (tag, time.time() - t0, ready))
 
     def dump_tail(self, n=25):
-        self.stderr.flush()
-        for name in ("qemu.stderr", "console.log"):
+        for name in ("qemu.log", "console.log"):
             p = os.path.join(self.dir, name)
             if os.path.exists(p):
                 with open(p, errors="replace") as f:
@@ -373,39 +347,50 @@ class VM:
                 for l in lines:
                     log("    " + l)
 
-    def screendump(self, name):
-        p = os.path.join(self.dir, name + ".ppm")
-        self.qmp.cmd("screendump", filename=p)
-        return Image.read_ppm(p)
+    def screen(self, name):
+        """What the display shows: QMP screendump, or for GL the SDL
+        window's pixels on Xvfb's screen (read until two reads agree, so
+        that a frame being written is never taken)."""
+        if not self.gl:
+            p = os.path.join(self.dir, name + ".ppm")
+            self.machine.cmd("screendump", filename=p)
+            with Image.open(p) as img:
+                return img.convert("RGB")
+        prev = None
+        for _ in range(20):
+            x, y, w, h = sdl_window("QEMU (s3")
+            scr = xvfb_screen()
+            if x < 0 or y < 0 or x + w > scr.width or y + h > scr.height:
+                raise Fail("the SDL window (%dx%d+%d+%d) is not all on the "
+                           "%dx%d screen" % ((w, h, x, y) + scr.size))
+            img = scr.crop((x, y, x + w, y + h))
+            if prev is not None and same(prev, img):
+                return img
+            prev = img
+            time.sleep(0.1)
+        raise Fail("the SDL window never showed the same picture twice")
 
     def close(self):
         try:
-            self.qmp.cmd("quit", timeout=5)
-        except Exception:
+            self.machine.shutdown(timeout=10)
+        except QEMUMachineError:
             pass
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.stderr.close()
         if not self.args.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- steps
 def draw(vm, step, timeout=20):
-    """Draw step in the guest and wait until the screendump shows it."""
+    """Draw step in the guest and wait until the display shows it."""
     rc, out = vm.guest.run("draw %d" % step, 30)
     if rc != 0:
         raise Fail("draw failed: %s" % out)
     m = re.search(r"fbdraw: (\d+)x(\d+) bpp=(\d+)", " ".join(out))
-    w, h = int(m.group(1)), int(m.group(2))
-    want = pattern(w, h, step)
+    want = expected(int(m.group(1)), int(m.group(2)), step)
     deadline = time.time() + timeout
     while True:
-        img = vm.screendump("draw%d" % step)
-        if (img.w, img.h) == (w, h) and img.data == want:
+        img = vm.screen("draw%d" % step)
+        if same(img, want):
             return True, img
         if time.time() > deadline:
             return False, img
@@ -426,24 +411,23 @@ def s3_cycle(vm, timeout):
     seq = vm.guest.send("suspend")
     deadline = time.time() + timeout
     early = []
-    while vm.qmp.status() != "suspended":
+    while vm.machine.cmd("query-status")["status"] != "suspended":
         if time.time() > deadline:
             raise Fail("guest did not enter S3 within %ds: %s" % (timeout, early))
         line = vm.guest.readline(time.time() + 0.1)
         if line is not None:
             early.append(line)
             if line.startswith("END %d " % seq):
-                vm.qmp.cmd("query-status")  # collect pending events
                 ev = ["%s@%.3f" % (e["event"], e["timestamp"]["seconds"] % 1000 +
                                     e["timestamp"]["microseconds"] / 1e6)
-                      for e in vm.qmp.events[-6:]]
+                      for e in vm.machine.get_qmp_events()[-6:]]
                 log("[%s] QMP events: %s" % (vm.tag, " ".join(ev)))
                 rc, dm = vm.guest.run("dmesg", 30)
                 raise Fail("suspend returned without entering S3: %s; dmesg: %s"
                            % (early, "\n    ".join(dm[-15:])))
     time.sleep(0.2)
     t0 = time.time()
-    vm.qmp.cmd("system_wakeup")
+    vm.machine.cmd("system_wakeup")
     rc, out = vm.guest.wait_end(seq, timeout)
     rt = time.time() - t0
     out = early + out
@@ -480,6 +464,25 @@ def info(vm):
     return d, out
 
 
+def check_virgl(vm, d):
+    """A GL device must have negotiated virgl (VIRTIO_GPU_F_VIRGL, bit 0),
+    and the DRM driver must use it ("[drm] features: +virgl ...")."""
+    rc, out = vm.guest.run("dmesg features:", 30)
+    rc, dbg = vm.guest.run("sh grep virgl /sys/kernel/debug/dri/0/"
+                           "virtio-gpu-features", 30)
+    log("[%s] virgl feature bit=%s; guest: %s; debugfs: %s" %
+        (vm.tag, d.get("virgl"), "; ".join(out) or "nothing",
+         " ".join(" ".join(dbg).split())))
+    if d.get("virgl") != "1" or not any("+virgl" in l for l in out):
+        raise Fail("[%s] the guest did not negotiate virgl" % vm.tag)
+    try:
+        vm.machine.cmd("screendump", filename=os.path.join(vm.dir, "gl.ppm"))
+        log("[%s] QMP screendump on the GL display: works" % vm.tag)
+    except QMPError as e:
+        log("[%s] QMP screendump on the GL display: %s (reading Xvfb's "
+            "screen instead)" % (vm.tag, e))
+
+
 def boot(args, path):
     gpu_opts, root_port = "", False
     if path == "freeze":
@@ -491,11 +494,13 @@ def boot(args, path):
     else:
         variant = args.stock_variant
         fm = args.stock_freeze_mode if args.stock_freeze_mode != "absent" else None
-    tag = "%s/%s/%s" % (args.machine, args.kernel, path)
+    tag = "%s/%s/%s%s" % (args.machine, args.kernel, path,
+                          "" if args.gpu == "virtio-gpu-pci" else "/" + args.gpu)
     vm = VM(args, variant, fm, tag, gpu_opts, root_port)
     d, out = info(vm)
-    log("[%s] virtio-gpu %s status=%s freeze_mode_negotiated=%s" %
-        (tag, d.get("device"), d.get("status"), d.get("freeze_mode_negotiated")))
+    log("[%s] %s: virtio-gpu %s status=%s freeze_mode_negotiated=%s" %
+        (tag, args.gpu, d.get("device"), d.get("status"),
+         d.get("freeze_mode_negotiated")))
     return vm, d
 
 
@@ -504,15 +509,15 @@ def one_cycle(vm, tag, n, step, args, results):
     r = {"cycle": n}
     ok, before = draw(vm, step)
     if not ok:
-        raise Fail("[%s] picture %d never reached the screendump before suspend" % (tag, step))
+        raise Fail("[%s] picture %d never reached the display before suspend" % (tag, step))
     irq0, _ = irq_total(vm)
     clear_dmesg(vm)
     rt, out = s3_cycle(vm, args.s3_timeout)
     r["roundtrip"] = rt
     time.sleep(args.settle)
-    after = vm.screendump("after%d" % n)
+    after = vm.screen("after%d" % n)
     r["before"], r["after"] = before, after
-    r["preserved"] = after.w == before.w and after.h == before.h and after.data == before.data
+    r["preserved"] = same(after, before)
     try:
         ok2, redrawn = draw(vm, step + 1, timeout=args.redraw_timeout)
         r["redraw"] = ok2
@@ -531,33 +536,36 @@ def one_cycle(vm, tag, n, step, args, results):
     log("[%s] cycle %d: wakeup->answer %.2fs, guest resume devices %s, display "
         "%s, redraw %s, virtio-gpu irqs %s, guest %s" %
         (tag, n, rt, "%.1f ms" % ms if ms is not None else "?",
-         "identical" if r["preserved"] else "CHANGED (%s)" % describe(before, after),
+         "identical (%dx%d pixels compared)" % before.size if r["preserved"]
+         else "CHANGED (%s)" % describe(before, after),
          "reached screen" if r["redraw"] else "did NOT reach screen",
          "%d->%d" % r["irq"] if "irq" in r else "?",
          "answered" if r["answered"] else "did NOT answer: " + r.get("error", "")))
     return r
 
 
-def describe(before, after):
-    if (before.w, before.h) != (after.w, after.h):
-        return "%dx%d -> %dx%d, e.g. 'Display output is not active'" % (
-            before.w, before.h, after.w, after.h)
-    return "%d pixels differ" % before.diff_count(after)
+def saw(r):
+    return "display after resume %s; the next drawing %s the screen" % (
+        "pixel-identical to before suspend" if r["preserved"] else
+        "LOST (%s)" % describe(r["before"], r["after"]),
+        "reached" if r["redraw"] else "did NOT reach")
 
 
-def save_pngs(outdir, prefix, r):
+def save_pngs(outdir, prefix, r, title=None, docs=None):
+    """before/after PNGs and the labelled side by side; docs: also a half
+    size copy of that under this name (docs/images)."""
     os.makedirs(outdir, exist_ok=True)
-    b, a = r["before"], r["after"]
-    paths = []
-    for name, img in (("before", b), ("after", a)):
-        p = os.path.join(outdir, "%s-%s.png" % (prefix, name))
-        img.write_png(p)
-        paths.append(p)
-    imgs = [b, a] + ([r["redrawn"]] if r.get("redrawn") else [])
-    p = os.path.join(outdir, "%s-side-by-side.png" % prefix)
-    Image.side_by_side(imgs).write_png(p)
-    paths.append(p)
-    log("[%s] wrote %s" % (prefix, " ".join(os.path.relpath(x, TOP) for x in paths)))
+    imgs = [r["before"], r["after"]] + ([r["redrawn"]] if r.get("redrawn") else [])
+    title = title or prefix
+    paths = [os.path.join(outdir, "%s-%s.png" % (prefix, n))
+             for n in ("before", "after", "side-by-side")]
+    imgs[0].save(paths[0])
+    imgs[1].save(paths[1])
+    labelled(imgs, title, saw(r)).save(paths[2], optimize=True)
+    if docs:
+        paths.append(os.path.join(outdir, docs))
+        labelled(imgs, title, saw(r), scale=0.5).save(paths[3], optimize=True)
+    log("[%s] wrote %s" % (prefix, " ".join(paths)))
 
 
 def cycle_ok(r):
@@ -566,11 +574,17 @@ def cycle_ok(r):
 
 # ---------------------------------------------------------------- modes
 def mode_e2e(args):
+    # fbdraw's pictures for consecutive steps differ (else "kept" and
+    # "redrawn" could not be told apart)
+    if same(expected(1280, 800, 10), expected(1280, 800, 11)):
+        raise Fail("fbdraw draws the same picture for steps 10 and 11")
     vm, d = boot(args, "freeze")
     tag = vm.tag
     try:
         if d.get("freeze_mode_negotiated") != "1":
             raise Fail("[%s] VIRTIO_F_FREEZE_MODE (bit 45) was not negotiated" % tag)
+        if vm.gl:
+            check_virgl(vm, d)
         results, passed = [], 0
         for n in range(1, args.cycles + 1):
             r = one_cycle(vm, tag, n, 10 * n, args, results)
@@ -595,6 +609,8 @@ def mode_stock(args):
     try:
         if d.get("freeze_mode_negotiated") == "1":
             raise Fail("[%s] stock path negotiated VIRTIO_F_FREEZE_MODE" % tag)
+        if vm.gl:
+            check_virgl(vm, d)
         r = one_cycle(vm, tag, 1, 10, args, [])
         if cycle_ok(r):
             raise Fail("[%s] stock path kept the display: the test proves nothing" % tag)
@@ -610,16 +626,19 @@ def mode_demo(args):
     for path in paths:
         vm, d = boot(args, path)
         try:
+            if vm.gl:
+                check_virgl(vm, d)
             r = one_cycle(vm, vm.tag, 1, 10, args, [])
-            save_pngs(args.out, "%s-%s-%s" % (path, args.machine, args.kernel), r)
+            title = "%s path: %s, Linux %s, %s, S3 cycle %d" % (
+                "freeze_mode" if path == "freeze" else
+                "stock (no freeze_mode)" if path == "stock" else path,
+                args.machine, args.kernel, args.gpu, r["cycle"])
+            save_pngs(args.out, "%s-%s-%s" % (path, args.machine, args.kernel),
+                      r, title, "demo-%s-%s.png" % (path, args.machine))
             for l in r.get("dmesg", []):
                 if re.search(r"PM: (suspend|resume)|virtio|blocked|hung", l):
                     log("[%s] guest: %s" % (vm.tag, l))
-            log("[%s] SAW: display after resume %s; a new drawing after resume "
-                "%s the screen" % (vm.tag, "is pixel-identical to before suspend"
-                                   if r["preserved"] else "is LOST (%s)" %
-                                   describe(r["before"], r["after"]),
-                                   "reached" if r["redraw"] else "did NOT reach"))
+            log("[%s] SAW: %s" % (vm.tag, saw(r)))
         finally:
             vm.close()
 
@@ -650,22 +669,20 @@ def mode_bench(args):
                     log("[%s] cycle %d: %s" % (vm.tag, n, e))
                     break
                 time.sleep(args.settle)
-                after = vm.screendump("bench%d" % n)
-                same = (after.w, after.h) == (before.w, before.h) and \
-                    after.data == before.data
-                kept += same
+                after = vm.screen("bench%d" % n)
+                kept += same(after, before)
                 rts.append(rt)
                 if ms is not None:
                     mss.append(ms)
                 log("[%s] cycle %d: wakeup->answer %.3fs, guest resume devices %s ms, "
-                    "display %s" % (vm.tag, n, rt, ms, "kept" if same else
-                                    "CHANGED (%s)" % describe(before, after)))
+                    "display %s" % (vm.tag, n, rt, ms, "kept" if same(after, before)
+                                    else "CHANGED (%s)" % describe(before, after)))
             rows.append((path, rts, mss, kept))
         finally:
             vm.close()
-    log("bench-s3 (%s, %s guest, TCG): path, cycles, wakeup->guest answer "
+    log("bench-s3 (%s, %s guest, %s, TCG): path, cycles, wakeup->guest answer "
         "avg/min/max [s], guest resume devices avg [ms], display kept" %
-        (args.machine, args.kernel))
+        (args.machine, args.kernel, args.gpu))
     for path, rts, mss, kept in rows:
         if rts:
             log("  %-7s %2d  %.3f / %.3f / %.3f   %8s   %d/%d" % (
@@ -698,6 +715,9 @@ def main():
     ap.add_argument("--machine", choices=("q35", "pc"), default="q35")
     ap.add_argument("--kernel", choices=("6.1", "6.12"), default="6.1",
                     help="guest kernel (see above)")
+    ap.add_argument("--gpu", choices=("virtio-gpu-pci", "virtio-vga") + GL_GPUS,
+                    default="virtio-gpu-pci",
+                    help="the virtio-gpu device (GL ones on Xvfb, see above)")
     ap.add_argument("--bench-paths", default="freeze,stock,noreset",
                     help="bench: comma-separated paths (freeze, stock, noreset)")
     ap.add_argument("--cycles", type=int, default=3)
@@ -726,15 +746,21 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the run directory")
     args = ap.parse_args()
     t0 = time.time()
+    what = "%s %s %s%s" % (args.mode, args.machine, args.kernel,
+                           "" if args.gpu == "virtio-gpu-pci" else " " + args.gpu)
+    if args.gpu in GL_GPUS and "QTEST_XVFB_SCREEN" not in os.environ:
+        if os.environ.get("S3_IN_XVFB"):
+            log("FAIL: %s needs an Xvfb display with OpenGL and none started "
+                "(build/guest/xvfb.log) (%s)" % (args.gpu, what))
+            return 1
+        return in_xvfb(sys.argv)
     try:
         {"e2e": mode_e2e, "stock": mode_stock, "demo": mode_demo,
          "bench": mode_bench, "cmd": mode_cmd}[args.mode](args)
-    except Fail as e:
-        log("FAIL: %s (%s %s %s, %.0f s)" % (e, args.mode, args.machine,
-                                              args.kernel, time.time() - t0))
+    except (Fail, QMPError, QEMUMachineError) as e:
+        log("FAIL: %s (%s, %.0f s)" % (e, what, time.time() - t0))
         return 1
-    log("PASS: %s %s %s (%.0f s)" % (args.mode, args.machine, args.kernel,
-                                    time.time() - t0))
+    log("PASS: %s (%.0f s)" % (what, time.time() - t0))
     return 0
 
 
