@@ -172,6 +172,8 @@ def xvfb_screen():
 def sdl_window(title):
     """Absolute geometry (x, y, w, h) of QEMU's SDL window; the title starts
     with title ("QEMU (s3-0)", "... [Stopped]")."""
+    if not shutil.which("xwininfo"):
+        raise Fail("xwininfo (Debian package x11-utils) is needed for GL devices")
     out = subprocess.run(["xwininfo", "-root", "-tree"], check=True, text=True,
                          stdout=subprocess.PIPE).stdout
     for line in out.splitlines():
