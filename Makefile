@@ -54,7 +54,7 @@ all: qemu
 
 # The packages of scripts/deps.txt, installed when missing: `deps` for the
 # build, deps-GROUP for the targets that need more.
-DEPS_GROUPS := docs fuzz bench
+DEPS_GROUPS := docs fuzz bench guest
 .PHONY: $(DEPS_GROUPS:%=deps-%)
 deps:
 	@$(TOP)/scripts/deps.sh build gl

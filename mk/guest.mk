@@ -52,7 +52,7 @@ GUEST_KERNEL := $(GUEST_BUILD)/bzImage-6.12
 .PHONY: guest-fetch guest-modules guest-kernel guest-initramfs demo \
 	check-e2e bench-s3
 
-$(GUEST_FETCH_STAMP): $(GUEST_DIR)/fetch-guest.sh
+$(GUEST_FETCH_STAMP): $(GUEST_DIR)/fetch-guest.sh $(TOP)/scripts/deps.txt
 	@mkdir -p $(GUEST_BUILD)
 	@$(GUEST_DIR)/fetch-guest.sh >/dev/null
 	@touch $@
@@ -109,14 +109,17 @@ guest-initramfs: $(GUEST_BUILD)/initramfs-stock.cpio.gz \
 E2E_STOCK_ARGS_6.1 :=
 E2E_STOCK_ARGS_6.12 := --stock-variant patched --stock-freeze-mode off
 
-demo: qemu $(GUEST_DEPS_$(DEMO_KERNEL))
+demo: qemu deps-guest $(GUEST_DEPS_$(DEMO_KERNEL))
 	@QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode demo --path both \
 		--kernel $(DEMO_KERNEL) $(E2E_STOCK_ARGS_$(DEMO_KERNEL)) \
 		--machine $(DEMO_MACHINE) --out $(TOP)/build/demo
 	@cp $(TOP)/build/demo/demo-freeze-$(DEMO_MACHINE).png \
 		$(TOP)/build/demo/demo-stock-$(DEMO_MACHINE).png $(TOP)/docs/images/
 
-check-e2e: qemu $(GUEST_DEPS) $(if $(E2E_GL_RUNS),$(GUEST_DEPS_$(E2E_GL_KERNEL)))
+# deps-guest: what the runner itself needs (Pillow, xwininfo), also when
+# only the 6.12 kernel runs and nothing fetched the 6.1 guest
+check-e2e: qemu deps-guest $(GUEST_DEPS) \
+		$(if $(E2E_GL_RUNS),$(GUEST_DEPS_$(E2E_GL_KERNEL)))
 	@set -e; for k in $(E2E_KERNELS); do \
 		for m in $(E2E_MACHINES); do \
 			QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode e2e --kernel $$k \
@@ -137,7 +140,7 @@ check-e2e: qemu $(GUEST_DEPS) $(if $(E2E_GL_RUNS),$(GUEST_DEPS_$(E2E_GL_KERNEL))
 			$(E2E_STOCK_ARGS_$(E2E_GL_KERNEL)); \
 	done
 
-bench-s3: qemu $(GUEST_DEPS)
+bench-s3: qemu deps-guest $(GUEST_DEPS)
 	@for k in $(E2E_KERNELS); do \
 		for m in $(BENCH_MACHINES); do \
 			if [ $$k = 6.12 ]; then sa="$(E2E_STOCK_ARGS_6.12)"; \

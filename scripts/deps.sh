@@ -5,7 +5,7 @@
 #
 # usage: deps.sh GROUP... [-- DEPENDENCY...]
 #   GROUP       a group of scripts/deps.txt: build, gl, docs, fuzz, bench,
-#               guest
+#               guest, kernel
 #   DEPENDENCY  more, in the same Depends syntax, that only the caller can
 #               name (scripts/guest/fetch-guest.sh: the current kernel ABI)
 #

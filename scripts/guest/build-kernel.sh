@@ -37,17 +37,8 @@ while [ $# -gt 0 ]; do
 done
 log() { echo "build-kernel: $*" >&2; }
 
-need=()
-for p in linux-source-6.12 ccache flex bison bc libelf-dev libssl-dev cpio; do
-    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
-        need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-    # linux-source-6.12 is in bookworm-backports (and bookworm-security)
-    "$top/scripts/apt-sources.sh"
-    log "installing ${need[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >&2
-fi
+# linux-source-6.12 and the build tools (scripts/deps.txt, group kernel)
+"$top/scripts/deps.sh" kernel >&2
 
 src=$gdir/linux-6.12
 series=$top/patches/linux/6.12/series
