@@ -375,8 +375,16 @@ bool virtio_freeze_status_write(VirtIODevice *vdev, uint8_t *val)
         return false;
     }
     if (virtio_freeze_suspend_held(vdev)) {
+        /*
+         * Resume: DRIVER_OK set again, the other bits as presented (SUSPEND
+         * may be written back or not).  A write that also changes another
+         * bit, FAILED say, is not a resume: it is ignored like any other.
+         */
+        uint8_t others = ~(VIRTIO_CONFIG_S_SUSPEND | VIRTIO_CONFIG_S_DRIVER_OK);
+
         if (!virtio_freeze_mode_busy(vdev) &&
-            (want & VIRTIO_CONFIG_S_DRIVER_OK)) {
+            (want & VIRTIO_CONFIG_S_DRIVER_OK) &&
+            (want & others) == (vdev->status & others)) {
             trace_virtio_suspend_resume(vdev, want);
             virtio_freeze_request(vdev, VIRTIO_FREEZE_MODE_UNFREEZE);
         } else {

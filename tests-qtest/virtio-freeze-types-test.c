@@ -53,6 +53,40 @@ typedef struct FtMachine {
     const char *machine;
 } FtMachine;
 
+/*
+ * The front end the per-type cases stop the device through: freeze_mode
+ * (FREEZE_S3 / UNFREEZE), or with ft_suspend virtio 1.4's SUSPEND bit of
+ * device status (set SUSPEND / set DRIVER_OK), which runs on the same
+ * state machine and must keep the same rules, type by type.
+ */
+static bool ft_suspend;
+
+typedef struct FtSuspendCase {
+    GTestDataFunc fn;
+    const void *data;
+} FtSuspendCase;
+
+static void test_suspend(const void *data)
+{
+    const FtSuspendCase *c = data;
+
+    ft_suspend = true;
+    c->fn(c->data);
+    ft_suspend = false;
+}
+
+/* Register @fn(@data) as @path, and through SUSPEND as @path/suspend */
+static void ft_add(const char *path, const void *data, GTestDataFunc fn)
+{
+    g_autofree char *sp = g_strdup_printf("%s/suspend", path);
+    FtSuspendCase *c = g_new(FtSuspendCase, 1);
+
+    c->fn = fn;
+    c->data = data;
+    qtest_add_data_func(path, data, fn);
+    qtest_add_data_func(sp, c, test_suspend);
+}
+
 static void G_GNUC_PRINTF(3, 4)
 ft_start(FtMachine *m, const char *machine, const char *fmt, ...)
 {
@@ -62,6 +96,14 @@ ft_start(FtMachine *m, const char *machine, const char *fmt, ...)
     va_start(ap, fmt);
     args = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    if (ft_suspend) {
+        /* The device offers VIRTIO_F_SUSPEND too */
+        g_auto(GStrv) parts = g_strsplit(args, "freeze_mode=on", -1);
+
+        g_assert_cmpint(g_strv_length(parts), ==, 2);
+        g_free(args);
+        args = g_strjoinv("freeze_mode=on,suspend=on", parts);
+    }
 
     m->machine = machine;
     m->qts = qtest_initf("-M %s -m %u %s", machine,
@@ -107,10 +149,65 @@ static QVirtQueue *ft_queue(FtMachine *m, QVirtioPCIDevice *d, int n)
     return vq;
 }
 
-/* Freeze or unfreeze, and the device acknowledges */
+/*
+ * Feature negotiation up to FEATURES_OK: VERSION_1, FREEZE_MODE, those
+ * of @extra the device offers and, through SUSPEND, VIRTIO_F_SUSPEND
+ */
+static uint64_t ft_negotiate(QVirtioPCIDevice *d, uint64_t extra)
+{
+    uint64_t sp = ft_suspend ? 1ull << VIRTIO_F_SUSPEND : 0;
+    uint64_t f = qvirtio_freeze_negotiate(d, extra | sp);
+
+    g_assert_cmphex(f & sp, ==, sp);
+    return f;
+}
+
+/* device_status as the driver writes it */
+static void ft_write_status(QVirtioPCIDevice *d, uint8_t status)
+{
+    qpci_io_writeb(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_STATUS, status);
+}
+
+/* Stop (FREEZE_S3) or run again (UNFREEZE), and the device acknowledges */
 static void ft_set(QVirtioPCIDevice *d, uint16_t mode)
 {
-    g_assert_cmphex(qvirtio_freeze_set(d, mode), ==, mode);
+    const uint8_t mask = VIRTIO_CONFIG_S_SUSPEND | VIRTIO_CONFIG_S_DRIVER_OK;
+    bool stop = mode != VIRTIO_PCI_FREEZE_MODE_UNFREEZE;
+    uint8_t want = stop ? VIRTIO_CONFIG_S_SUSPEND : VIRTIO_CONFIG_S_DRIVER_OK;
+    gint64 start = g_get_monotonic_time();
+
+    if (!ft_suspend) {
+        g_assert_cmphex(qvirtio_freeze_set(d, mode), ==, mode);
+        return;
+    }
+    ft_write_status(d, qvirtio_freeze_status(d) |
+                    (stop ? VIRTIO_CONFIG_S_SUSPEND : VIRTIO_CONFIG_S_DRIVER_OK));
+    while ((qvirtio_freeze_status(d) & mask) != want) {
+        g_assert(g_get_monotonic_time() - start <= QVIRTIO_FREEZE_TIMEOUT_US);
+        g_usleep(100);
+    }
+}
+
+/*
+ * Stopped, the device presents what it presented when it stopped
+ * (@status, read while it ran): through freeze_mode, FREEZE_S3 and the
+ * same device status; through SUSPEND, SUSPEND without DRIVER_OK, and
+ * freeze_mode UNFREEZE.
+ */
+static void ft_assert_stopped(QVirtioPCIDevice *d, uint8_t status)
+{
+    if (ft_suspend) {
+        g_assert_cmphex(qvirtio_freeze_status(d), ==,
+                        (status & ~VIRTIO_CONFIG_S_DRIVER_OK) |
+                        VIRTIO_CONFIG_S_SUSPEND);
+        g_assert_cmphex(qvirtio_freeze_read(d), ==,
+                        VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
+    } else {
+        g_assert_cmphex(qvirtio_freeze_status(d), ==, status);
+        g_assert_cmphex(qvirtio_freeze_read(d), ==,
+                        VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
+    }
 }
 
 /*
@@ -199,6 +296,7 @@ static void test_net(const void *data)
     uint64_t rxbuf[2], txbuf;
     uint32_t rxhead[2], txhead;
     char got[32];
+    uint8_t status;
     int sv[2];
     int i;
 
@@ -208,7 +306,7 @@ static void test_net(const void *data)
              "-device virtio-net-pci,netdev=n0,addr=%d.0,freeze_mode=on,"
              "event_idx=%s", sv[1], FT_SLOT, c->event_idx ? "on" : "off");
     d = ft_device(&m, QPCI_DEVFN(FT_SLOT, 0));
-    g_assert_cmphex(qvirtio_freeze_negotiate(d,
+    g_assert_cmphex(ft_negotiate(d,
                         (1ull << VIRTIO_NET_F_STATUS) |
                         (1ull << VIRTIO_RING_F_EVENT_IDX)) &
                     (1ull << VIRTIO_RING_F_EVENT_IDX), ==,
@@ -239,6 +337,7 @@ static void test_net(const void *data)
         qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
     }
 
+    status = qvirtio_freeze_status(d);
     ft_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
 
     /* The driver may publish a buffer and kick while the device is frozen */
@@ -268,8 +367,7 @@ static void test_net(const void *data)
         g_assert_cmphex(qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset),
                         ==, 0);
     }
-    g_assert_cmphex(qvirtio_freeze_read(d), ==,
-                    VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
+    ft_assert_stopped(d, status);
 
     /* Unfreeze: the latched link change, the kick, then the packets */
     ft_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
@@ -360,7 +458,7 @@ static void test_blk(const void *data)
              "-device virtio-blk-pci,drive=drv0,addr=%d.0,freeze_mode=on",
              file, FT_SLOT);
     d = ft_device(&m, QPCI_DEVFN(FT_SLOT, 0));
-    g_assert(qvirtio_freeze_negotiate(d, 1ull << VIRTIO_BLK_F_CONFIG_WCE) &
+    g_assert(ft_negotiate(d, 1ull << VIRTIO_BLK_F_CONFIG_WCE) &
              (1ull << VIRTIO_BLK_F_CONFIG_WCE));
     ft_msix(&m, d);
     vq = ft_queue(&m, d, 0);
@@ -390,9 +488,7 @@ static void test_blk(const void *data)
     ft_assert_quiet(&m, d, before);
 
     g_assert_cmpint(qvirtio_config_readb(&d->vdev, wce_off), ==, 1);
-    g_assert_cmphex(qvirtio_freeze_status(d), ==, status);
-    g_assert_cmphex(qvirtio_freeze_read(d), ==,
-                    VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
+    ft_assert_stopped(d, status);
     /*
      * Reads keep working, and show the configuration as it was when the
      * device stopped: the new capacity shows after unfreeze, notified
@@ -433,7 +529,7 @@ static void test_rng(const void *data)
              "-device virtio-rng-pci,rng=rng0,addr=%d.0,freeze_mode=on",
              FT_SLOT);
     d = ft_device(&m, QPCI_DEVFN(FT_SLOT, 0));
-    qvirtio_freeze_negotiate(d, 0);
+    ft_negotiate(d, 0);
     vq = ft_queue(&m, d, 0);
     qvirtio_set_driver_ok(&d->vdev);
     qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
@@ -476,7 +572,7 @@ static void test_balloon(const void *data)
     ft_start(&m, machine, "-device virtio-balloon-pci,id=balloon0,addr=%d.0,"
              "freeze_mode=on", FT_SLOT);
     d = ft_device(&m, QPCI_DEVFN(FT_SLOT, 0));
-    qvirtio_freeze_negotiate(d, 1ull << VIRTIO_BALLOON_F_STATS_VQ);
+    ft_negotiate(d, 1ull << VIRTIO_BALLOON_F_STATS_VQ);
     inflate = ft_queue(&m, d, 0);
     deflate = ft_queue(&m, d, 1);
     stats = ft_queue(&m, d, 2);
@@ -531,7 +627,8 @@ static void test_gpu(const void *data)
     d = ft_device(&m, QPCI_DEVFN(FT_SLOT, 0));
     g_assert(qvirtio_freeze_offered(d));
     qvirtio_gpu_init(&gpu, &d->vdev, m.qts, &m.alloc,
-                     1ull << VIRTIO_F_FREEZE_MODE);
+                     (1ull << VIRTIO_F_FREEZE_MODE) |
+                     (ft_suspend ? 1ull << VIRTIO_F_SUSPEND : 0));
     qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
 
     ft_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
@@ -860,7 +957,7 @@ static void register_types_tests(void)
                 net[i].msix ? "msix" : "intx");
 
             if (qtest_has_machine(net[i].machine)) {
-                qtest_add_data_func(path, &net[i], test_net);
+                ft_add(path, &net[i], test_net);
             }
         }
     }
@@ -876,23 +973,21 @@ static void register_types_tests(void)
             continue;
         }
         if (qtest_has_device("virtio-blk-pci")) {
-            qtest_add_data_func(blk, machines[i], test_blk);
+            ft_add(blk, machines[i], test_blk);
         }
         if (qtest_has_device("virtio-rng-pci")) {
-            qtest_add_data_func(rng, machines[i], test_rng);
+            ft_add(rng, machines[i], test_rng);
         }
         if (qtest_has_device("virtio-balloon-pci")) {
-            qtest_add_data_func(bal, machines[i], test_balloon);
+            ft_add(bal, machines[i], test_balloon);
         }
     }
     if (qtest_has_machine("pc")) {
         if (qtest_has_device("virtio-gpu-pci")) {
-            qtest_add_data_func("virtio-freeze/types/gpu/pc",
-                                "virtio-gpu-pci", test_gpu);
+            ft_add("virtio-freeze/types/gpu/pc", "virtio-gpu-pci", test_gpu);
         }
         if (qtest_has_device("virtio-vga")) {
-            qtest_add_data_func("virtio-freeze/types/vga/pc",
-                                "virtio-vga", test_gpu);
+            ft_add("virtio-freeze/types/vga/pc", "virtio-vga", test_gpu);
             qtest_add_data_func("virtio-freeze/types/vga/pc/s3-frozen",
                                 GINT_TO_POINTER(true), test_vga_s3);
             qtest_add_data_func("virtio-freeze/types/vga/pc/s3-running",
