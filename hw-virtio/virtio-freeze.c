@@ -500,7 +500,6 @@ static int virtio_freeze_post_load(void *opaque, int version_id)
 {
     VirtIODevice *vdev = opaque;
     Error *local_err = NULL;
-
     bool suspend = virtio_freeze_suspend_held(vdev);
 
     if (!virtio_freeze_state_valid(vdev->freeze.mode) ||
