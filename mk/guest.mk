@@ -35,10 +35,8 @@ BENCH_MACHINES ?= q35 pc
 DEMO_MACHINE ?= q35
 DEMO_KERNEL ?= 6.12
 # The virgl runs of check-e2e (docs/guest.md, "virgl"): machine:device
-# pairs, the kernel and the cycles; E2E_GL_RUNS= drops them. q35 runs the
-# GL device without VGA: with virtio-vga or virtio-vga-gl a q35 guest is
-# reset by the firmware on its way back from S3, freeze_mode or not.
-E2E_GL_RUNS ?= pc:virtio-vga-gl q35:virtio-gpu-gl-pci
+# pairs, the kernel and the cycles; E2E_GL_RUNS= drops them.
+E2E_GL_RUNS ?= pc:virtio-vga-gl q35:virtio-vga-gl q35:virtio-gpu-gl-pci
 E2E_GL_KERNEL ?= 6.12
 E2E_GL_CYCLES ?= 3
 GUEST_MODULES_STAMP := $(GUEST_BUILD)/modules/patched/.stamp

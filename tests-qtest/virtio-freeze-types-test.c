@@ -820,6 +820,8 @@ static void test_no_soft_reset(const void *data)
 #define FT_PM1_CNT_S3           ((1 << 10) | (1 << 13))  /* SLP_TYP 1, SLP_EN */
 #define FT_ICH9_LPC_PMBASE      0x40
 #define FT_ICH9_LPC_ACPI_CTRL   0x44
+#define FT_ICH9_PMIO_SMI_EN     0x30
+#define FT_ICH9_PMIO_SMI_EN_APMC_EN (1 << 5)
 
 static void test_q35_s3_cycles(const void *data)
 {
@@ -855,6 +857,13 @@ static void test_q35_s3_cycles(const void *data)
         qtest_pc_wakeup(m.qts);
         g_assert_cmphex(qpci_config_readl(lpc, FT_ICH9_LPC_PMBASE), ==,
                         FT_PMBASE | 1);
+        /*
+         * SMI_EN.APMC_EN says that SMM needs no setup: SeaBIOS's resume
+         * path would otherwise set it up with its MMCONFIG writes lost
+         */
+        g_assert_cmphex(qtest_inl(m.qts, FT_PMBASE + FT_ICH9_PMIO_SMI_EN) &
+                        FT_ICH9_PMIO_SMI_EN_APMC_EN, ==,
+                        FT_ICH9_PMIO_SMI_EN_APMC_EN);
     }
     g_free(lpc);
     ft_stop(&m);
