@@ -415,35 +415,14 @@ static uint16_t fz_used_idx(FzBlk *b)
 /* Queue a one-sector read and kick; returns the head descriptor. */
 static uint32_t fz_blk_read(FzBlk *b, uint64_t sector, uint64_t *req)
 {
-    QTestState *qts = b->qts;
-    struct virtio_blk_outhdr hdr = {
-        .type = cpu_to_le32(VIRTIO_BLK_T_IN),
-        .sector = cpu_to_le64(sector),
-    };
-    uint64_t addr = guest_alloc(b->alloc, sizeof(hdr) + 512 + 1);
-    uint32_t head;
-
-    qtest_memwrite(qts, addr, &hdr, sizeof(hdr));
-    qtest_writeb(qts, addr + sizeof(hdr) + 512, 0xff);
-    head = qvirtqueue_add(qts, b->vq, addr, sizeof(hdr), false, true);
-    qvirtqueue_add(qts, b->vq, addr + sizeof(hdr), 512, true, true);
-    qvirtqueue_add(qts, b->vq, addr + sizeof(hdr) + 512, 1, true, false);
-    qvirtqueue_kick(qts, &b->dev->vdev, b->vq, head);
-    *req = addr;
-    return head;
+    return qvirtio_freeze_blk_read(b->qts, b->alloc, &b->dev->vdev, b->vq,
+                                   sector, req);
 }
 
 /* The request completed, with VIRTIO_BLK_S_OK */
 static void fz_blk_check_done(FzBlk *b, uint32_t head, uint64_t req)
 {
-    uint32_t got;
-
-    g_assert(qvirtqueue_get_buf(b->qts, b->vq, &got, NULL));
-    g_assert_cmpint(got, ==, head);
-    g_assert_cmpint(qtest_readb(b->qts,
-                                req + sizeof(struct virtio_blk_outhdr) + 512),
-                    ==, VIRTIO_BLK_S_OK);
-    guest_free(b->alloc, req);
+    qvirtio_freeze_blk_check_done(b->qts, b->alloc, b->vq, head, req);
 }
 
 static void fz_blk_wait_done(FzBlk *b, uint32_t head, uint64_t req)
@@ -459,25 +438,7 @@ static void fz_blk_wait_done(FzBlk *b, uint32_t head, uint64_t req)
     fz_blk_check_done(b, head, req);
 }
 
-static char *fz_drive_file(void)
-{
-    g_autofree char *path = NULL;
-    int fd = g_file_open_tmp("qtest-freeze.XXXXXX", &path, NULL);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ftruncate(fd, 1024 * 1024), ==, 0);
-    close(fd);
-    return g_steal_pointer(&path);
-}
-
 /* ---- asynchronous acknowledge with a request held in flight --------- */
-
-static void fz_hmp_qemu_io(QTestState *qts, const char *cmd)
-{
-    g_autofree char *out = qtest_hmp(qts, "qemu-io drv0 \"%s\"", cmd);
-
-    g_assert_cmpstr(out, ==, "");
-}
 
 /* What QMP reports, for the device with id=blk0 */
 static uint16_t fz_qmp_freeze_mode(QTestState *qts)
@@ -494,7 +455,7 @@ static uint16_t fz_qmp_freeze_mode(QTestState *qts)
 static void test_async_freeze(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = fz_drive_file();
+    g_autofree char *file = qvirtio_freeze_drive_file();
     FzMachine m;
     FzBlk b = { 0 };
     uint64_t req;
@@ -510,7 +471,7 @@ static void test_async_freeze(const void *data)
     g_assert_cmphex(fz_qmp_freeze_mode(m.qts), ==, FREEZE_UNFREEZE);
 
     /* Hold the next read at the backend */
-    fz_hmp_qemu_io(m.qts, "break read_aio held");
+    qvirtio_freeze_qemu_io(m.qts, "break read_aio held");
     head = fz_blk_read(&b, 0, &req);
     fz_isr(b.dev);
 
@@ -527,7 +488,7 @@ static void test_async_freeze(const void *data)
     g_assert_cmphex(fz_isr(b.dev), ==, 0);
 
     /* Completing the request completes the freeze, in that order */
-    fz_hmp_qemu_io(m.qts, "resume held");
+    qvirtio_freeze_qemu_io(m.qts, "resume held");
     fz_wait_not_busy(b.dev);
     g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3);
     /* Both the used buffer and the configuration change were notified */
@@ -581,7 +542,7 @@ static void test_frozen_kick(const void *data)
 static void test_frozen_config(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = fz_drive_file();
+    g_autofree char *file = qvirtio_freeze_drive_file();
     FzMachine m;
     FzBlk b = { 0 };
     uint64_t capacity;
@@ -622,13 +583,6 @@ static void test_frozen_config(const void *data)
  * take up again is a ring whose available index the driver moved more
  * than a ring ahead of the device.
  */
-static void fz_corrupt_avail(FzBlk *b)
-{
-    uint64_t idx = b->vq->avail + 2;
-
-    qtest_writew(b->qts, idx, qtest_readw(b->qts, idx) + b->vq->size + 1);
-}
-
 static void test_refuse(const void *data)
 {
     const char *machine = data;
@@ -646,7 +600,7 @@ static void test_refuse(const void *data)
     status = qvirtio_freeze_status(b.dev);
 
     /* Refused: the transition ends at once in the old mode */
-    fz_corrupt_avail(&b);
+    qvirtio_freeze_corrupt_avail(b.qts, b.vq);
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_UNFREEZE);
     g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, status);
     qvirtio_reset(&b.dev->vdev);
@@ -660,7 +614,7 @@ static void test_refuse(const void *data)
     fz_blk_wait_done(&b, head, req);
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
     fz_isr(b.dev);
-    fz_corrupt_avail(&b);
+    qvirtio_freeze_corrupt_avail(b.qts, b.vq);
     fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
     g_assert_cmphex(qvirtio_freeze_status(b.dev), ==,
                     status | VIRTIO_CONFIG_S_NEEDS_RESET);
@@ -835,7 +789,7 @@ static void fz_migration_end(FzBlk *b, FzMachine *src, FzMachine *dst,
 static void test_migrate_frozen(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = fz_drive_file();
+    g_autofree char *file = qvirtio_freeze_drive_file();
     g_autofree char *tmpdir = g_dir_make_tmp("qtest-freeze-XXXXXX", NULL);
     FzMachine src, dst;
     FzBlk b = { 0 };
@@ -881,7 +835,7 @@ static void test_migrate_frozen(const void *data)
 static void test_migrate_busy(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = fz_drive_file();
+    g_autofree char *file = qvirtio_freeze_drive_file();
     g_autofree char *tmpdir = g_dir_make_tmp("qtest-freeze-XXXXXX", NULL);
     g_autofree char *st = NULL;
     FzMachine src, dst;
@@ -940,7 +894,7 @@ static void test_migrate_busy(const void *data)
  */
 static void fz_unplug_test(bool s3, bool busy)
 {
-    g_autofree char *file = fz_drive_file();
+    g_autofree char *file = qvirtio_freeze_drive_file();
     g_autofree char *st = NULL;
     FzMachine m;
     FzBlk b = { 0 };

@@ -416,30 +416,10 @@ static void ft_config_writeb(QVirtioPCIDevice *d, uint64_t off, uint8_t val)
 
 /* ---- virtio-blk: resize, kicks and every ignored write while frozen -- */
 
-static uint32_t ft_blk_read(FtMachine *m, QVirtioPCIDevice *d,
-                            QVirtQueue *vq, uint64_t *req)
-{
-    struct virtio_blk_outhdr hdr = {
-        .type = cpu_to_le32(VIRTIO_BLK_T_IN),
-    };
-    uint64_t addr = guest_alloc(&m->alloc, sizeof(hdr) + 512 + 1);
-    uint32_t head;
-
-    qtest_memwrite(m->qts, addr, &hdr, sizeof(hdr));
-    qtest_memset(m->qts, addr + sizeof(hdr), 0x5a, 512);
-    qtest_writeb(m->qts, addr + sizeof(hdr) + 512, 0xff);
-    head = qvirtqueue_add(m->qts, vq, addr, sizeof(hdr), false, true);
-    qvirtqueue_add(m->qts, vq, addr + sizeof(hdr), 512, true, true);
-    qvirtqueue_add(m->qts, vq, addr + sizeof(hdr) + 512, 1, true, false);
-    qvirtqueue_kick(m->qts, &d->vdev, vq, head);
-    *req = addr;
-    return head;
-}
-
 static void test_blk(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = NULL;
+    g_autofree char *file = qvirtio_freeze_drive_file();
     g_autoptr(GByteArray) before = NULL;
     FtMachine m;
     QVirtioPCIDevice *d;
@@ -448,12 +428,7 @@ static void test_blk(const void *data)
     uint64_t req, wce_off = offsetof(struct virtio_blk_config, wce);
     uint32_t head;
     uint8_t status;
-    int fd;
 
-    fd = g_file_open_tmp("qtest-freeze-blk.XXXXXX", &file, NULL);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ftruncate(fd, 1 * MiB), ==, 0);
-    close(fd);
     ft_start(&m, machine, "-blockdev driver=file,filename=%s,node-name=drv0 "
              "-device virtio-blk-pci,drive=drv0,addr=%d.0,freeze_mode=on",
              file, FT_SLOT);
@@ -468,7 +443,7 @@ static void test_blk(const void *data)
     g_assert_cmpint(qvirtio_config_readb(&d->vdev, wce_off), ==, 1);
 
     ft_set(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
-    head = ft_blk_read(&m, d, vq, &req);
+    head = qvirtio_freeze_blk_read(m.qts, &m.alloc, &d->vdev, vq, 0, &req);
 
     before = qvirtio_freeze_snapshot(m.qts, FT_RAM);
     qtest_qmp_assert_success(m.qts, "{'execute': 'block_resize', 'arguments':"
@@ -806,7 +781,7 @@ static void test_no_soft_reset(const void *data)
     g_assert_cmphex(qvirtio_freeze_read(d), ==,
                     VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
     ft_set(d, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
-    head = ft_blk_read(&m, d, vq, &req);
+    head = qvirtio_freeze_blk_read(m.qts, &m.alloc, &d->vdev, vq, 0, &req);
     ft_wait_used(m.qts, d, vq, head);
     g_assert_cmpint(qtest_readb(m.qts, req + sizeof(struct virtio_blk_outhdr) +
                                 512), ==, VIRTIO_BLK_S_OK);

@@ -15,7 +15,6 @@
 
 #include "qemu/osdep.h"
 #include "libqtest.h"
-#include "qemu/bswap.h"
 #include "qobject/qdict.h"
 #include "standard-headers/linux/virtio_blk.h"
 #include "standard-headers/linux/virtio_config.h"
@@ -195,33 +194,14 @@ static uint16_t sp_used_idx(SpDev *d)
 /* Queue a one-sector read and kick; returns the head descriptor. */
 static uint32_t sp_read(SpDev *d, uint64_t sector, uint64_t *req)
 {
-    struct virtio_blk_outhdr hdr = {
-        .type = cpu_to_le32(VIRTIO_BLK_T_IN),
-        .sector = cpu_to_le64(sector),
-    };
-    uint64_t addr = guest_alloc(&d->alloc, sizeof(hdr) + 512 + 1);
-    uint32_t head;
-
-    qtest_memwrite(d->qts, addr, &hdr, sizeof(hdr));
-    qtest_writeb(d->qts, addr + sizeof(hdr) + 512, 0xff);
-    head = qvirtqueue_add(d->qts, d->vq, addr, sizeof(hdr), false, true);
-    qvirtqueue_add(d->qts, d->vq, addr + sizeof(hdr), 512, true, true);
-    qvirtqueue_add(d->qts, d->vq, addr + sizeof(hdr) + 512, 1, true, false);
-    qvirtqueue_kick(d->qts, d->vdev, d->vq, head);
-    *req = addr;
-    return head;
+    return qvirtio_freeze_blk_read(d->qts, &d->alloc, d->vdev, d->vq, sector,
+                                   req);
 }
 
 /* The next used buffer is @head, completed with VIRTIO_BLK_S_OK */
 static void sp_check_done(SpDev *d, uint32_t head, uint64_t req)
 {
-    uint32_t got;
-
-    g_assert(qvirtqueue_get_buf(d->qts, d->vq, &got, NULL));
-    g_assert_cmpint(got, ==, head);
-    g_assert_cmpint(qtest_readb(d->qts, req + sizeof(struct virtio_blk_outhdr)
-                                + 512), ==, VIRTIO_BLK_S_OK);
-    guest_free(&d->alloc, req);
+    qvirtio_freeze_blk_check_done(d->qts, &d->alloc, d->vq, head, req);
 }
 
 static void sp_wait_done(SpDev *d, uint32_t head, uint64_t req)
@@ -271,24 +251,6 @@ static uint8_t sp_resume(SpDev *d)
 {
     sp_set_status(d, sp_status(d) | SP_DRIVER_OK);
     return sp_wait_status(d, SP_SUSPEND | SP_DRIVER_OK, SP_DRIVER_OK);
-}
-
-static void sp_hmp_qemu_io(SpDev *d, const char *cmd)
-{
-    g_autofree char *out = qtest_hmp(d->qts, "qemu-io drv0 \"%s\"", cmd);
-
-    g_assert_cmpstr(out, ==, "");
-}
-
-static char *sp_drive_file(void)
-{
-    g_autofree char *path = NULL;
-    int fd = g_file_open_tmp("qtest-suspend.XXXXXX", &path, NULL);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ftruncate(fd, 1024 * 1024), ==, 0);
-    close(fd);
-    return g_steal_pointer(&path);
 }
 
 #define SP_NULL_DRIVE "-drive if=none,id=drv0,driver=null-co,read-zeroes=on," \
@@ -365,7 +327,7 @@ static void test_not_initialised(const void *data)
 static void test_held_request(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = sp_drive_file();
+    g_autofree char *file = qvirtio_freeze_drive_file();
     g_autofree char *drive = g_strdup_printf(
         "-drive if=none,id=drv0,format=raw,file.driver=blkdebug,"
         "file.image.filename=%s", file);
@@ -382,7 +344,7 @@ static void test_held_request(const void *data)
     st = sp_status(&d);
     sp_isr(&d);
 
-    sp_hmp_qemu_io(&d, "break read_aio held");
+    qvirtio_freeze_qemu_io(d.qts, "break read_aio held");
     head = sp_read(&d, 0, &req);
     sp_set_status(&d, st | SP_SUSPEND);
 
@@ -401,7 +363,7 @@ static void test_held_request(const void *data)
     /* A buffer made available now is not consumed */
     head2 = sp_read(&d, 1, &req2);
 
-    sp_hmp_qemu_io(&d, "resume held");
+    qvirtio_freeze_qemu_io(d.qts, "resume held");
     g_assert_cmphex(sp_wait_status(&d, SP_SUSPEND | SP_DRIVER_OK, SP_SUSPEND),
                     ==, (st & ~SP_DRIVER_OK) | SP_SUSPEND);
     /* The held request was used, and notified, before */
@@ -466,7 +428,7 @@ static void test_config(const void *data)
     const char *machine = data;
     const uint64_t wce_off = offsetof(struct virtio_blk_config, wce);
     const uint64_t f = SP_F_SUSPEND | (1ull << VIRTIO_BLK_F_CONFIG_WCE);
-    g_autofree char *file = sp_drive_file();
+    g_autofree char *file = qvirtio_freeze_drive_file();
     g_autofree char *drive = g_strdup_printf(
         "-drive if=none,id=drv0,format=raw,file=%s", file);
     SpDev d;
@@ -523,14 +485,6 @@ static void test_config(const void *data)
     unlink(file);
 }
 
-/* Make the available index run more than a ring ahead of the device */
-static void sp_corrupt_avail(SpDev *d)
-{
-    uint64_t idx = d->vq->avail + offsetof(struct vring_avail, idx);
-
-    qtest_writew(d->qts, idx, qtest_readw(d->qts, idx) + d->vq->size + 1);
-}
-
 /*
  * "If the driver sets the SUSPEND bit in device status to 1, the device
  * MUST either suspend itself or set the DEVICE_NEEDS_RESET bit in device
@@ -553,7 +507,7 @@ static void test_needs_reset(const void *data)
     sp_init(&d, SP_F_SUSPEND);
     st = sp_status(&d);
     sp_isr(&d);
-    sp_corrupt_avail(&d);
+    qvirtio_freeze_corrupt_avail(d.qts, d.vq);
     sp_set_status(&d, st | SP_SUSPEND);
     g_assert_cmphex(sp_status(&d), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
     g_assert_cmphex(sp_isr(&d) & SP_ISR_CONFIG, ==, SP_ISR_CONFIG);
@@ -568,7 +522,7 @@ static void test_needs_reset(const void *data)
     sp_request(&d, 0);
     sp_suspend(&d);
     sp_isr(&d);
-    sp_corrupt_avail(&d);
+    qvirtio_freeze_corrupt_avail(d.qts, d.vq);
     sp_set_status(&d, sp_status(&d) | SP_DRIVER_OK);
     g_assert_cmphex(sp_status(&d), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
     g_assert_cmphex(sp_isr(&d) & SP_ISR_CONFIG, ==, SP_ISR_CONFIG);
@@ -632,7 +586,7 @@ static void test_freeze_mode(const void *data)
 static void test_migrate(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = sp_drive_file();
+    g_autofree char *file = qvirtio_freeze_drive_file();
     g_autofree char *tmpdir = g_dir_make_tmp("qtest-suspend-XXXXXX", NULL);
     g_autofree char *uri = g_strdup_printf("unix:%s/mig", tmpdir);
     g_autofree char *sock = g_strdup_printf("%s/mig", tmpdir);

@@ -12,6 +12,8 @@
 #include "virtio.h"
 #include "virtio-freeze.h"
 #include "qobject/qdict.h"
+#include "qemu/bswap.h"
+#include "standard-headers/linux/virtio_blk.h"
 
 uint16_t qvirtio_freeze_read(QVirtioPCIDevice *d)
 {
@@ -143,4 +145,63 @@ void qvirtio_freeze_migrate(QTestState *src, QTestState *dst, const char *uri)
         }
         g_usleep(10 * 1000);
     }
+}
+
+char *qvirtio_freeze_drive_file(void)
+{
+    g_autofree char *path = NULL;
+    int fd = g_file_open_tmp("qtest-freeze.XXXXXX", &path, NULL);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 1024 * 1024), ==, 0);
+    close(fd);
+    return g_steal_pointer(&path);
+}
+
+void qvirtio_freeze_qemu_io(QTestState *qts, const char *cmd)
+{
+    g_autofree char *out = qtest_hmp(qts, "qemu-io drv0 \"%s\"", cmd);
+
+    g_assert_cmpstr(out, ==, "");
+}
+
+uint32_t qvirtio_freeze_blk_read(QTestState *qts, QGuestAllocator *alloc,
+                                 QVirtioDevice *vdev, QVirtQueue *vq,
+                                 uint64_t sector, uint64_t *req)
+{
+    struct virtio_blk_outhdr hdr = {
+        .type = cpu_to_le32(VIRTIO_BLK_T_IN),
+        .sector = cpu_to_le64(sector),
+    };
+    uint64_t addr = guest_alloc(alloc, sizeof(hdr) + 512 + 1);
+    uint32_t head;
+
+    qtest_memwrite(qts, addr, &hdr, sizeof(hdr));
+    qtest_memset(qts, addr + sizeof(hdr), 0x5a, 512);
+    qtest_writeb(qts, addr + sizeof(hdr) + 512, 0xff);
+    head = qvirtqueue_add(qts, vq, addr, sizeof(hdr), false, true);
+    qvirtqueue_add(qts, vq, addr + sizeof(hdr), 512, true, true);
+    qvirtqueue_add(qts, vq, addr + sizeof(hdr) + 512, 1, true, false);
+    qvirtqueue_kick(qts, vdev, vq, head);
+    *req = addr;
+    return head;
+}
+
+void qvirtio_freeze_blk_check_done(QTestState *qts, QGuestAllocator *alloc,
+                                   QVirtQueue *vq, uint32_t head, uint64_t req)
+{
+    uint32_t got;
+
+    g_assert(qvirtqueue_get_buf(qts, vq, &got, NULL));
+    g_assert_cmpint(got, ==, head);
+    g_assert_cmpint(qtest_readb(qts, req + sizeof(struct virtio_blk_outhdr) +
+                                512), ==, VIRTIO_BLK_S_OK);
+    guest_free(alloc, req);
+}
+
+void qvirtio_freeze_corrupt_avail(QTestState *qts, QVirtQueue *vq)
+{
+    uint64_t idx = vq->avail + 2;       /* struct vring_avail.idx */
+
+    qtest_writew(qts, idx, qtest_readw(qts, idx) + vq->size + 1);
 }

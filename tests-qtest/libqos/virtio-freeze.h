@@ -61,4 +61,31 @@ char *qvirtio_freeze_run_state(QTestState *qts);
  */
 void qvirtio_freeze_migrate(QTestState *src, QTestState *dst, const char *uri);
 
+/*
+ * virtio-blk on a drive with id=drv0, as the freeze tests use it: a raw
+ * 1 MiB image in a temporary file (to unlink), and qemu-io commands for
+ * the drive (blkdebug's break and resume)
+ */
+char *qvirtio_freeze_drive_file(void);
+void qvirtio_freeze_qemu_io(QTestState *qts, const char *cmd);
+
+/*
+ * A one-sector read (VIRTIO_BLK_T_IN) of @sector made available on @vq
+ * and notified, its data buffer filled with 0x5a first; returns the head
+ * descriptor, *@req the request (header, 512 bytes of data, status).
+ */
+uint32_t qvirtio_freeze_blk_read(QTestState *qts, QGuestAllocator *alloc,
+                                 QVirtioDevice *vdev, QVirtQueue *vq,
+                                 uint64_t sector, uint64_t *req);
+
+/* The next used buffer of @vq is @head, with VIRTIO_BLK_S_OK; frees @req */
+void qvirtio_freeze_blk_check_done(QTestState *qts, QGuestAllocator *alloc,
+                                   QVirtQueue *vq, uint32_t head, uint64_t req);
+
+/*
+ * Move the available index of split ring @vq more than a ring ahead of
+ * the device, as a driver that corrupted the ring would
+ */
+void qvirtio_freeze_corrupt_avail(QTestState *qts, QVirtQueue *vq);
+
 #endif
