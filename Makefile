@@ -16,6 +16,8 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BUILD := $(TOP)/build
 QEMU_TREE := $(BUILD)/qemu
 QEMU_BUILD := $(BUILD)/obj
+# The sanitizer tree: make check-asan and make fuzz (mk/fuzz.mk)
+SAN_BUILD := $(BUILD)/san
 TARBALL := $(TOP)/downloads/qemu-10.0.2.tar.xz
 SERIES_OUT ?= $(BUILD)/series
 

@@ -115,6 +115,21 @@ static void virtio_freeze_resume_queues(VirtIODevice *vdev)
 {
     int i;
 
+    /*
+     * With bus mastering off the device can reach neither its rings nor
+     * the driver: keep every queue latched until the transport enables
+     * it again (virtio_freeze_device_enabled()).
+     */
+    if (virtio_device_disabled(vdev)) {
+        for (i = 0; i < VIRTIO_QUEUE_MAX; i++) {
+            if (virtio_queue_get_num(vdev, i)) {
+                vdev->freeze.kicked[i / 8] |= BIT(i % 8);
+            }
+        }
+        trace_virtio_freeze_resume_deferred(vdev);
+        return;
+    }
+
     for (i = 0; i < VIRTIO_QUEUE_MAX; i++) {
         VirtQueue *vq = virtio_get_queue(vdev, i);
         bool kicked = vdev->freeze.kicked[i / 8] & BIT(i % 8);
@@ -128,6 +143,29 @@ static void virtio_freeze_resume_queues(VirtIODevice *vdev)
         }
     }
     memset(vdev->freeze.kicked, 0, sizeof(vdev->freeze.kicked));
+}
+
+/*
+ * The device runs again: configuration reads stop serving the copy taken
+ * when it stopped (virtio-config-io.c).  If what they return may change
+ * with that, a change was latched or the configuration differs from the
+ * copy, config_generation changes, so that a driver that read the copy
+ * can tell.
+ */
+static void virtio_freeze_config_resume(VirtIODevice *vdev)
+{
+    VirtioDeviceClass *vdc = VIRTIO_DEVICE_GET_CLASS(vdev);
+    bool changed = vdev->freeze.config_latched;
+
+    if (vdc->get_config && vdev->config_len) {
+        g_autofree uint8_t *copy = g_memdup2(vdev->config, vdev->config_len);
+
+        vdc->get_config(vdev, vdev->config);
+        changed |= memcmp(copy, vdev->config, vdev->config_len) != 0;
+    }
+    if (changed) {
+        vdev->generation++;
+    }
 }
 
 /*
@@ -161,7 +199,6 @@ static bool virtio_freeze_rings_valid(VirtIODevice *vdev, int *bad)
  */
 static void virtio_freeze_try_complete(VirtIODevice *vdev, bool visible)
 {
-    VirtioDeviceClass *vdc = VIRTIO_DEVICE_GET_CLASS(vdev);
     uint16_t mode = vdev->freeze.target;
 
     if (!virtio_freeze_mode_busy(vdev)) {
@@ -182,15 +219,13 @@ static void virtio_freeze_try_complete(VirtIODevice *vdev, bool visible)
 
     vdev->freeze.mode = mode;
     if (mode == VIRTIO_FREEZE_MODE_UNFREEZE) {
+        virtio_freeze_config_resume(vdev);
         virtio_freeze_resume_queues(vdev);
-    }
-    if (vdc->freeze_end) {
-        vdc->freeze_end(vdev, mode);
     }
     trace_virtio_freeze_complete(vdev, mode, visible);
 
     if (mode == VIRTIO_FREEZE_MODE_UNFREEZE &&
-        vdev->freeze.config_latched) {
+        vdev->freeze.config_latched && !virtio_device_disabled(vdev)) {
         /* The latched change is the notification the driver waits for */
         vdev->freeze.config_latched = false;
         virtio_notify_config_irq(vdev);
@@ -262,12 +297,19 @@ static bool virtio_freeze_request(VirtIODevice *vdev, uint16_t mode)
     uint16_t old = vdev->freeze.mode;
     int bad = -1;
 
-    if ((vdc->freeze_begin && !vdc->freeze_begin(vdev, mode)) ||
-        !virtio_freeze_rings_valid(vdev, &bad)) {
+    /* The rings first: a refusal must leave the device type untouched */
+    if (!virtio_freeze_rings_valid(vdev, &bad) ||
+        (vdc->freeze_begin && !vdc->freeze_begin(vdev, mode))) {
         trace_virtio_freeze_refused(vdev, mode, old);
         if (mode == VIRTIO_FREEZE_MODE_UNFREEZE) {
+            /*
+             * The device runs no more of what was latched: it needs a
+             * reset, which virtio_error() asks for (and notifies).
+             */
             vdev->freeze.target = mode;
             vdev->freeze.mode = mode;
+            virtio_freeze_config_resume(vdev);
+            vdev->freeze.config_latched = false;
             memset(vdev->freeze.kicked, 0, sizeof(vdev->freeze.kicked));
             if (bad >= 0) {
                 virtio_error(vdev, "cannot resume: virtqueue %d was changed "
@@ -449,6 +491,34 @@ void virtio_freeze_latch_config(VirtIODevice *vdev)
     vdev->freeze.config_latched = true;
 }
 
+bool virtio_freeze_latched(VirtIODevice *vdev)
+{
+    int i;
+
+    if (vdev->freeze.config_latched) {
+        return true;
+    }
+    for (i = 0; i < VIRTIO_FREEZE_KICK_BYTES; i++) {
+        if (vdev->freeze.kicked[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void virtio_freeze_device_enabled(VirtIODevice *vdev)
+{
+    if (virtio_freeze_stopped(vdev) || virtio_device_disabled(vdev) ||
+        !virtio_freeze_latched(vdev)) {
+        return;
+    }
+    virtio_freeze_resume_queues(vdev);
+    if (vdev->freeze.config_latched) {
+        vdev->freeze.config_latched = false;
+        virtio_notify_config_irq(vdev);
+    }
+}
+
 void virtio_freeze_reset(VirtIODevice *vdev)
 {
     if (vdev->freeze.mode != VIRTIO_FREEZE_MODE_UNFREEZE ||
@@ -466,8 +536,8 @@ void virtio_freeze_reset(VirtIODevice *vdev)
 
 void virtio_freeze_init(VirtIODevice *vdev)
 {
-    vdev->freeze.bh = qemu_bh_new_guarded(virtio_freeze_bh, vdev,
-                                          &DEVICE(vdev)->mem_reentrancy_guard);
+    vdev->freeze.bh = virtio_bh_new_guarded(DEVICE(vdev), virtio_freeze_bh,
+                                            vdev);
     virtio_freeze_reset(vdev);
 }
 
@@ -483,17 +553,8 @@ void virtio_freeze_cleanup(VirtIODevice *vdev)
 static bool virtio_freeze_vmstate_needed(void *opaque)
 {
     VirtIODevice *vdev = opaque;
-    int i;
 
-    if (virtio_freeze_stopped(vdev) || vdev->freeze.config_latched) {
-        return true;
-    }
-    for (i = 0; i < VIRTIO_FREEZE_KICK_BYTES; i++) {
-        if (vdev->freeze.kicked[i]) {
-            return true;
-        }
-    }
-    return false;
+    return virtio_freeze_stopped(vdev) || virtio_freeze_latched(vdev);
 }
 
 static int virtio_freeze_post_load(void *opaque, int version_id)
@@ -514,10 +575,15 @@ static int virtio_freeze_post_load(void *opaque, int version_id)
     /*
      * The source had the device frozen, in transition or with something
      * latched: that needs the feature negotiated, and a device here that
-     * can keep the contract.
+     * can keep the contract.  What is only latched (a running device that
+     * has yet to serve it: bus mastering was off when it resumed) came
+     * from either front end.
      */
-    if (!virtio_vdev_has_feature(vdev, suspend ? VIRTIO_F_SUSPEND
-                                               : VIRTIO_F_FREEZE_MODE) ||
+    if (virtio_freeze_stopped(vdev) ?
+        !virtio_vdev_has_feature(vdev, suspend ? VIRTIO_F_SUSPEND
+                                               : VIRTIO_F_FREEZE_MODE) :
+        !(virtio_vdev_has_feature(vdev, VIRTIO_F_SUSPEND) ||
+          virtio_vdev_has_feature(vdev, VIRTIO_F_FREEZE_MODE)) ||
         !(vdev->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
         error_report("%s: %s state in the migration stream, but the "
                      "feature was not negotiated", vdev->name,

@@ -63,17 +63,15 @@ check-random-long: qemu
 		QTEST_FREEZE_STEPS=$(RANDOM_STEPS) $(if $(SEED),QTEST_FREEZE_SEED=$(SEED)) \
 		tests/qtest/virtio-freeze-random-test --tap -k
 
-# A second build tree with AddressSanitizer and UBSan; the series' qtests
-# and the upstream qos-test graph run in it, and any sanitizer report
-# fails the run.  Not part of make check (a second full build).
-ASAN_BUILD := $(BUILD)/asan
-ASAN_CONFIGURE_FLAGS := $(QEMU_CONFIGURE_FLAGS) --enable-asan --enable-ubsan
-$(eval $(call configure-tree,$(ASAN_BUILD),ASAN_CONFIGURE_FLAGS,roms))
+# The sanitizer tree (build/san, mk/fuzz.mk configures it: clang, ASan,
+# UBSan and libFuzzer): the series' qtests and the upstream qos-test graph
+# run in it, and any sanitizer report fails the run.  Not part of make
+# check (a second full build); one tree serves check-asan and make fuzz.
 .PHONY: check-asan
-check-asan: $(ASAN_BUILD)/configure.flags $(BUILD)/assembled.stamp
-	@$(NINJA) -C $(ASAN_BUILD) $(NINJA_TARGETS)
-	@$(MAKE) -s -C $(ASAN_BUILD) pc-bios/optionrom/all
-	@$(TOP)/scripts/link-firmware.sh $(ASAN_BUILD) >/dev/null
+check-asan: $(SAN_BUILD)/configure.flags $(BUILD)/assembled.stamp
+	@$(NINJA) -C $(SAN_BUILD) $(NINJA_TARGETS)
+	@$(MAKE) -s -C $(SAN_BUILD) pc-bios/optionrom/all
+	@$(TOP)/scripts/link-firmware.sh $(SAN_BUILD) >/dev/null
 	@ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
 	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		$(TOP)/scripts/run-qtests.sh $(ASAN_BUILD) $(QTESTS_OWN) $(QTESTS_UPSTREAM)
+		$(TOP)/scripts/run-qtests.sh $(SAN_BUILD) $(QTESTS_OWN) $(QTESTS_UPSTREAM)

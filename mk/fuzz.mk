@@ -4,27 +4,30 @@
 #
 #   make fuzz                  FUZZ_TIME seconds (default 1800) of wall time
 #                              over FUZZ_CONFIGS, FUZZ_JOBS at a time
-#   make fuzz-build            only build build/fuzz/qemu-fuzz-x86_64
+#   make fuzz-build            only build build/san/qemu-fuzz-x86_64
 #   make fuzz-replay FUZZ_CONFIG=virtio-blk-freeze FUZZ_INPUT=crash-...
 #                              run one input again, with the qtest log
 #
 # Inputs libFuzzer keeps go to build/fuzz-out/CONFIG/corpus and a second
-# run goes on from them.  A second full build of QEMU (with clang).
+# run goes on from them.
+#
+# One sanitizer tree, build/san, serves both this and make check-asan
+# (mk/check.mk): the flags of the main tree, built with clang, ASan, UBSan
+# and libFuzzer's instrumentation.  It builds qemu-system-x86_64 and the
+# qtests beside qemu-fuzz-x86_64 from the same objects, so hardening
+# costs one extra build of QEMU, not two.
 
-FUZZ_BUILD := $(BUILD)/fuzz
+FUZZ_BUILD := $(SAN_BUILD)
 FUZZ_OUT ?= $(BUILD)/fuzz-out
 FUZZ_TIME ?= 1800
 FUZZ_JOBS ?= 2
 FUZZ_CONFIGS ?= virtio-blk-freeze virtio-blk-freeze-throttled virtio-net-freeze virtio-rng-freeze virtio-gpu-freeze
-FUZZ_CONFIGURE_FLAGS := --cc=clang --cxx=clang++ --objcc=clang \
-	--python=/usr/bin/python3 --target-list=x86_64-softmmu \
-	--enable-fuzzing --enable-asan --enable-ubsan \
-	--enable-slirp --enable-pixman \
-	--disable-docs --disable-install-blobs --disable-plugins \
-	--disable-user --enable-trace-backends=log
+SAN_CONFIGURE_FLAGS := $(QEMU_CONFIGURE_FLAGS) \
+	--cc=clang --cxx=clang++ --objcc=clang \
+	--enable-fuzzing --enable-asan --enable-ubsan
 
-$(eval $(call configure-tree,$(FUZZ_BUILD),FUZZ_CONFIGURE_FLAGS))
-$(FUZZ_BUILD)/configure.flags: | deps-fuzz
+$(eval $(call configure-tree,$(SAN_BUILD),SAN_CONFIGURE_FLAGS,roms))
+$(SAN_BUILD)/configure.flags: | deps-fuzz
 
 .PHONY: fuzz fuzz-build fuzz-replay
 fuzz-build: $(FUZZ_BUILD)/configure.flags $(BUILD)/assembled.stamp

@@ -95,6 +95,12 @@ static QVirtioPCIDevice *fz_pci(QVirtioDevice *vdev)
 }
 
 /* Reading the ISR clears it, as for a driver */
+static uint8_t fz_generation(QVirtioPCIDevice *d)
+{
+    return qpci_io_readb(d->pdev, d->bar, d->common_cfg_offset +
+                         VIRTIO_PCI_COMMON_CFGGENERATION);
+}
+
 static uint8_t fz_isr(QVirtioPCIDevice *d)
 {
     return qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
@@ -398,6 +404,42 @@ static void fz_blk_init(FzBlk *b, FzMachine *m, int slot, bool freeze)
     qvirtio_set_driver_ok(&b->dev->vdev);
 }
 
+/*
+ * ... with MSI-X: the configuration change on vector 0, the request queue
+ * on vector 1, so that a test tells one notification from the other (the
+ * ISR says 0x3 for a configuration change, queue bit included)
+ */
+static void fz_blk_init_msix(FzBlk *b, FzMachine *m, int slot)
+{
+    fz_blk_find(b, m, slot);
+    qpci_msix_enable(b->dev->pdev);
+    fz_negotiate(b->dev, true);
+    qvirtio_pci_set_msix_configuration_vector(b->dev, &m->alloc, 0);
+    b->vq = qvirtqueue_setup(&b->dev->vdev, &m->alloc, 0);
+    qvirtqueue_pci_msix_setup(b->dev, (QVirtQueuePCI *)b->vq, &m->alloc, 1);
+    qvirtio_set_driver_ok(&b->dev->vdev);
+}
+
+/* Did the device notify a used buffer (MSI-X)?  Acknowledges it. */
+static bool fz_queue_notified(FzBlk *b)
+{
+    return b->dev->vdev.bus->get_queue_isr_status(&b->dev->vdev, b->vq);
+}
+
+/* ... a configuration change (MSI-X)?  Acknowledges it. */
+static bool fz_config_notified(FzBlk *b)
+{
+    QVirtioPCIDevice *d = b->dev;
+
+    g_assert_true(d->pdev->msix_enabled);
+    g_assert_false(qpci_msix_masked(d->pdev, d->config_msix_entry));
+    if (qtest_readl(b->qts, d->config_msix_addr) != d->config_msix_data) {
+        return false;
+    }
+    qtest_writel(b->qts, d->config_msix_addr, 0);
+    return true;
+}
+
 static void fz_blk_free(FzBlk *b)
 {
     if (b->vq) {
@@ -467,13 +509,12 @@ static void test_async_freeze(const void *data)
                      "file.image.filename=%s "
                      "-device virtio-blk-pci,id=blk0,drive=drv0,addr=%d.0,"
                      "freeze_mode=on", file, FZ_BLK_SLOT);
-    fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
+    fz_blk_init_msix(&b, &m, FZ_BLK_SLOT);
     g_assert_cmphex(fz_qmp_freeze_mode(m.qts), ==, FREEZE_UNFREEZE);
 
     /* Hold the next read at the backend */
     qvirtio_freeze_qemu_io(m.qts, "break read_aio held");
     head = fz_blk_read(&b, 0, &req);
-    fz_isr(b.dev);
 
     qvirtio_freeze_write(b.dev, FREEZE_S3);
     for (i = 0; i < 20; i++) {
@@ -485,14 +526,19 @@ static void test_async_freeze(const void *data)
     fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_S3 | FREEZE_BUSY);
     g_assert_cmphex(fz_qmp_freeze_mode(m.qts), ==, FREEZE_S3 | FREEZE_BUSY);
     g_assert_cmpint(fz_used_idx(&b), ==, b.vq->last_used_idx);
-    g_assert_cmphex(fz_isr(b.dev), ==, 0);
+    g_assert_false(fz_queue_notified(&b));
+    g_assert_false(fz_config_notified(&b));
 
     /* Completing the request completes the freeze, in that order */
     qvirtio_freeze_qemu_io(m.qts, "resume held");
     fz_wait_not_busy(b.dev);
     g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3);
-    /* Both the used buffer and the configuration change were notified */
-    g_assert_cmphex(fz_isr(b.dev), ==, FZ_ISR_QUEUE | FZ_ISR_CONFIG);
+    /*
+     * Both the used buffer and the end of the transition were notified,
+     * each on its own vector
+     */
+    g_assert_true(fz_queue_notified(&b));
+    g_assert_true(fz_config_notified(&b));
     fz_blk_check_done(&b, head, req);
     g_assert_cmphex(fz_qmp_freeze_mode(m.qts), ==, FREEZE_S3);
 
@@ -546,6 +592,7 @@ static void test_frozen_config(const void *data)
     FzMachine m;
     FzBlk b = { 0 };
     uint64_t capacity;
+    uint8_t gen;
 
     fz_machine_start(&m, machine,
                      "-blockdev driver=file,filename=%s,node-name=drv0 "
@@ -555,6 +602,12 @@ static void test_frozen_config(const void *data)
     fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
     capacity = qvirtio_config_readq(&b.dev->vdev, 0);
     g_assert_cmpint(capacity, ==, 1024 * 1024 / 512);
+
+    /* A freeze that changes nothing changes no generation */
+    gen = fz_generation(b.dev);
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    g_assert_cmpuint(fz_generation(b.dev), ==, gen);
 
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
     fz_isr(b.dev);
@@ -566,15 +619,92 @@ static void test_frozen_config(const void *data)
      */
     g_assert_cmpint(qvirtio_config_readq(&b.dev->vdev, 0), ==, capacity);
     g_assert_cmphex(fz_isr(b.dev), ==, 0);
+    /* ... and so is the generation: what a read returns did not change */
+    g_assert_cmpuint(fz_generation(b.dev), ==, gen);
 
-    /* Unfrozen: the change is notified, and shows */
+    /*
+     * Unfrozen: the change is notified, and shows, with a new generation
+     * (a driver that read the old value while frozen can tell)
+     */
     fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
     g_assert_cmphex(fz_isr(b.dev) & FZ_ISR_CONFIG, ==, FZ_ISR_CONFIG);
+    g_assert_cmpuint(fz_generation(b.dev), !=, gen);
     g_assert_cmpint(qvirtio_config_readq(&b.dev->vdev, 0), ==, 2 * capacity);
 
     fz_blk_free(&b);
     fz_machine_stop(&m);
     unlink(file);
+}
+
+/*
+ * A frozen device reads no virtqueue memory either, which a snapshot of
+ * guest RAM cannot show: fill the descriptor table, the available ring
+ * and the request with garbage while the device is frozen and kicked,
+ * and put them back before unfreeze.  A device that read any of it
+ * would have failed on the garbage (an out-of-range descriptor, an
+ * available index a ring ahead) or served a wrong request; this one
+ * serves the request as the driver made it.
+ */
+static void test_frozen_no_read(const void *data)
+{
+    const char *machine = data;
+    g_autoptr(GByteArray) before = NULL;
+    g_autoptr(GByteArray) after = NULL;
+    FzMachine m;
+    FzBlk b = { 0 };
+    struct {
+        uint64_t addr, len;
+        uint8_t *saved;
+    } area[3];
+    uint64_t req;
+    uint32_t head;
+    uint8_t status;
+    int i;
+
+    fz_machine_start(&m, machine,
+                     "-m 64M -drive if=none,id=drv0,driver=null-co,"
+                     "read-zeroes=on,size=1M -device virtio-blk-pci,"
+                     "drive=drv0,addr=%d.0,freeze_mode=on", FZ_BLK_SLOT);
+    fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
+    head = fz_blk_read(&b, 0, &req);
+    fz_blk_wait_done(&b, head, req);
+    status = qvirtio_freeze_status(b.dev);
+
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
+    head = fz_blk_read(&b, 1, &req);
+    area[0].addr = b.vq->desc;
+    area[0].len = b.vq->size * 16;
+    area[1].addr = b.vq->avail;
+    area[1].len = 4 + 2 * b.vq->size + 2;
+    area[2].addr = req;
+    area[2].len = 16;                   /* struct virtio_blk_outhdr */
+    for (i = 0; i < ARRAY_SIZE(area); i++) {
+        g_autofree uint8_t *junk = g_malloc(area[i].len);
+
+        area[i].saved = g_malloc(area[i].len);
+        qtest_memread(m.qts, area[i].addr, area[i].saved, area[i].len);
+        memset(junk, 0xff, area[i].len);
+        qtest_memwrite(m.qts, area[i].addr, junk, area[i].len);
+    }
+    before = qvirtio_freeze_snapshot(m.qts, 64 * 1024 * 1024);
+    for (i = 0; i < 10; i++) {
+        b.dev->vdev.bus->virtqueue_kick(&b.dev->vdev, b.vq);
+        qtest_clock_step(m.qts, 1000 * 1000);
+    }
+    after = qvirtio_freeze_snapshot(m.qts, 64 * 1024 * 1024);
+    qvirtio_freeze_assert_same(before, after);
+    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, status);
+    for (i = 0; i < ARRAY_SIZE(area); i++) {
+        qtest_memwrite(m.qts, area[i].addr, area[i].saved, area[i].len);
+        g_free(area[i].saved);
+    }
+
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    fz_blk_wait_done(&b, head, req);
+    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, status);
+
+    fz_blk_free(&b);
+    fz_machine_stop(&m);
 }
 
 /*
@@ -852,7 +982,7 @@ static void test_migrate_busy(const void *data)
                      "file.inject-error.0.once=on "
                      "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
                      "freeze_mode=on", file, FZ_BLK_SLOT);
-    fz_blk_init(&b, &src, FZ_BLK_SLOT, true);
+    fz_blk_init_msix(&b, &src, FZ_BLK_SLOT);
 
     head = fz_blk_read(&b, 1, &req);
     qtest_qmp_eventwait(src.qts, "STOP");
@@ -863,7 +993,8 @@ static void test_migrate_busy(const void *data)
     qvirtio_freeze_write(b.dev, FREEZE_S3);
     g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
     status = qvirtio_freeze_status(b.dev);
-    fz_isr(b.dev);
+    g_assert_false(fz_queue_notified(&b));
+    g_assert_false(fz_config_notified(&b));
 
     fz_migrate_blk(&b, &src, &dst, file, tmpdir);
     g_free(st);
@@ -876,7 +1007,8 @@ static void test_migrate_busy(const void *data)
     qtest_qmp_assert_success(dst.qts, "{'execute': 'cont'}");
     fz_wait_not_busy(b.dev);
     g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3);
-    g_assert_cmphex(fz_isr(b.dev), ==, FZ_ISR_QUEUE | FZ_ISR_CONFIG);
+    g_assert_true(fz_queue_notified(&b));
+    g_assert_true(fz_config_notified(&b));
     fz_blk_check_done(&b, head, req);
     g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, status);
 
@@ -1067,6 +1199,108 @@ static void test_balloon_stats(const void *data)
     g_assert(qvirtqueue_get_buf(m.qts, b.vq, &head, NULL));
 
     guest_free(&m.alloc, addr);
+    fz_blk_free(&b);
+    fz_machine_stop(&m);
+}
+
+/*
+ * A refused FREEZE_S3 leaves the device as it was: the balloon keeps the
+ * driver's statistics buffer (and returns it on the next poll), though
+ * freezing would have given it back to the ring.
+ */
+static void test_balloon_refuse(const void *data)
+{
+    FzMachine m;
+    FzBlk b = { 0 };
+    QVirtioDevice *vdev;
+    struct virtio_balloon_stat stat = {
+        .tag = cpu_to_le16(VIRTIO_BALLOON_S_MEMFREE),
+        .val = cpu_to_le64(4096),
+    };
+    uint64_t addr;
+    uint32_t head;
+    uint16_t avail;
+
+    fz_machine_start(&m, "pc", "-device virtio-balloon-pci,id=balloon0,"
+                     "addr=%d.0,freeze_mode=on", FZ_BLK_SLOT);
+    fz_blk_find(&b, &m, FZ_BLK_SLOT);
+    vdev = &b.dev->vdev;
+    qvirtio_start_device(vdev);
+    qvirtio_set_features(vdev, (1ull << VIRTIO_F_VERSION_1) |
+                               (1ull << VIRTIO_F_FREEZE_MODE) |
+                               (1ull << VIRTIO_BALLOON_F_STATS_VQ));
+    b.vq = qvirtqueue_setup(vdev, &m.alloc, 2);
+    qvirtio_set_driver_ok(vdev);
+    addr = guest_alloc(&m.alloc, sizeof(stat));
+    qtest_memwrite(m.qts, addr, &stat, sizeof(stat));
+    head = qvirtqueue_add(m.qts, b.vq, addr, sizeof(stat), false, false);
+    qvirtqueue_kick(m.qts, vdev, b.vq, head);
+
+    /* Refused: the driver corrupted the ring; restored afterwards */
+    avail = qtest_readw(m.qts, b.vq->avail + 2);
+    qvirtio_freeze_corrupt_avail(m.qts, b.vq);
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_UNFREEZE);
+    qtest_writew(m.qts, b.vq->avail + 2, avail);
+
+    /* The device still holds the buffer: a poll returns it */
+    qtest_qmp_assert_success(m.qts, "{'execute': 'qom-set', 'arguments':"
+                             " {'path': '/machine/peripheral/balloon0',"
+                             "  'property': 'guest-stats-polling-interval',"
+                             "  'value': 1}}");
+    qtest_clock_step(m.qts, 2 * NANOSECONDS_PER_SECOND);
+    g_assert_cmpint(fz_used_idx(&b), ==, 1);
+
+    guest_free(&m.alloc, addr);
+    fz_blk_free(&b);
+    fz_machine_stop(&m);
+}
+
+/*
+ * UNFREEZE while bus mastering is off (the guest's PCI core turned it off
+ * for suspend and the driver resumes before it is on again): the kicks
+ * latched while frozen are served once bus mastering is back, with the
+ * notification path working.
+ */
+static void test_unfreeze_bus_master_off(const void *data)
+{
+    const char *machine = data;
+    FzMachine m;
+    FzBlk b = { 0 };
+    uint64_t req;
+    uint32_t head;
+    uint16_t cmd;
+    int i;
+
+    fz_machine_start(&m, machine,
+                     "-drive if=none,id=drv0,driver=null-co,read-zeroes=on,"
+                     "size=1M -device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                     "freeze_mode=on", FZ_BLK_SLOT);
+    fz_blk_init_msix(&b, &m, FZ_BLK_SLOT);
+    cmd = qpci_config_readw(b.dev->pdev, PCI_COMMAND);
+    head = fz_blk_read(&b, 0, &req);
+    fz_blk_wait_done(&b, head, req);
+    fz_queue_notified(&b);
+
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
+    head = fz_blk_read(&b, 1, &req);
+    qpci_config_writew(b.dev->pdev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    for (i = 0; i < 10; i++) {
+        qtest_clock_step(m.qts, 1000);
+    }
+    /* Without bus mastering the device cannot serve it yet */
+    g_assert_cmpint(fz_used_idx(&b), ==, b.vq->last_used_idx);
+
+    qpci_config_writew(b.dev->pdev, PCI_COMMAND, cmd);
+    fz_blk_wait_done(&b, head, req);
+    g_assert_true(fz_queue_notified(&b));
+    g_assert(qvirtio_freeze_status(b.dev) & VIRTIO_CONFIG_S_DRIVER_OK);
+
+    /* And the next request goes through the usual notification path */
+    head = fz_blk_read(&b, 2, &req);
+    fz_blk_wait_done(&b, head, req);
+    g_assert_true(fz_queue_notified(&b));
+
     fz_blk_free(&b);
     fz_machine_stop(&m);
 }
@@ -1358,11 +1592,13 @@ static void register_freeze_tests(void)
         { "async", test_async_freeze },
         { "frozen-kick", test_frozen_kick },
         { "frozen-config", test_frozen_config },
+        { "frozen-no-read", test_frozen_no_read },
         { "refuse", test_refuse },
         { "s3", test_s3 },
         { "system-reset", test_system_reset },
         { "migrate-frozen", test_migrate_frozen },
         { "migrate-busy", test_migrate_busy },
+        { "unfreeze-bus-master-off", test_unfreeze_bus_master_off },
     };
     int i, j;
 
@@ -1385,6 +1621,8 @@ static void register_freeze_tests(void)
     if (qtest_has_machine("pc") && qtest_has_device("virtio-balloon-pci")) {
         qtest_add_data_func("virtio-freeze/balloon/pc/stats", NULL,
                             test_balloon_stats);
+        qtest_add_data_func("virtio-freeze/balloon/pc/refuse", NULL,
+                            test_balloon_refuse);
     }
     if (qtest_has_machine("pc") && qtest_has_device("virtio-rng-pci")) {
         qtest_add_data_func("virtio-freeze/rng/pc/late-entropy", NULL,

@@ -16,6 +16,8 @@
 #include "qemu/osdep.h"
 #include "libqtest.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
+#include "qobject/qstring.h"
 #include "standard-headers/linux/virtio_blk.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_pci.h"
@@ -152,6 +154,17 @@ static uint8_t sp_isr(SpDev *d)
     isr = qtest_readl(d->qts, SP_MMIO_BASE + QVIRTIO_MMIO_INTERRUPT_STATUS);
     qtest_writel(d->qts, SP_MMIO_BASE + QVIRTIO_MMIO_INTERRUPT_ACK, isr);
     return isr;
+}
+
+/* config_generation, as the driver reads it */
+static uint8_t sp_generation(SpDev *d)
+{
+    if (d->pci) {
+        return qpci_io_readb(d->pci->pdev, d->pci->bar,
+                             d->pci->common_cfg_offset +
+                             VIRTIO_PCI_COMMON_CFGGENERATION);
+    }
+    return qtest_readl(d->qts, SP_MMIO_BASE + QVIRTIO_MMIO_CONFIG_GENERATION);
 }
 
 /*
@@ -433,7 +446,7 @@ static void test_config(const void *data)
         "-drive if=none,id=drv0,format=raw,file=%s", file);
     SpDev d;
     uint64_t capacity;
-    uint8_t wce;
+    uint8_t wce, gen;
     int i;
 
     sp_start(&d, machine, drive, ",suspend=on", NULL);
@@ -442,6 +455,18 @@ static void test_config(const void *data)
     g_assert_cmpuint(capacity, ==, 1024 * 1024 / 512);
     wce = qvirtio_config_readb(d.vdev, wce_off);
     sp_isr(&d);
+
+    /*
+     * config_generation changes whenever what a configuration read
+     * returns may have changed: not for a suspend and resume that
+     * changed nothing
+     */
+    gen = sp_generation(&d);
+    sp_suspend(&d);
+    g_assert_cmpuint(sp_generation(&d), ==, gen);
+    sp_resume(&d);
+    g_assert_cmpuint(sp_generation(&d), ==, gen);
+    g_assert_cmphex(sp_isr(&d), ==, 0);
 
     sp_suspend(&d);
 
@@ -453,6 +478,8 @@ static void test_config(const void *data)
     }
     g_assert_cmphex(sp_isr(&d), ==, 0);
     g_assert_cmpuint(qvirtio_config_readq(d.vdev, 0), ==, capacity);
+    /* What a read returns did not change, nor does the generation */
+    g_assert_cmpuint(sp_generation(&d), ==, gen);
 
     /* A driver write is ignored (libqos has no config write: do it raw) */
     if (d.pci) {
@@ -464,9 +491,13 @@ static void test_config(const void *data)
     }
     g_assert_cmpint(qvirtio_config_readb(d.vdev, wce_off), ==, wce);
 
-    /* Resumed: the change shows, and is notified */
+    /*
+     * Resumed: the change shows, is notified, and the generation says
+     * that a driver which read it while suspended read an old value
+     */
     sp_resume(&d);
     g_assert_cmphex(sp_isr(&d), ==, SP_ISR_CONFIG_CHANGE);
+    g_assert_cmpuint(sp_generation(&d), !=, gen);
     g_assert_cmpuint(qvirtio_config_readq(d.vdev, 0), ==, 2 * capacity);
     g_assert_cmpint(qvirtio_config_readb(d.vdev, wce_off), ==, wce);
 
@@ -631,6 +662,105 @@ static void test_migrate(const void *data)
 }
 
 /*
+ * A resume that fails (the driver corrupted the ring while the device
+ * was suspended) leaves nothing latched behind: the device needs a reset
+ * and says so, and it migrates like any device that does.  Here a
+ * configuration change was latched while it was suspended.
+ */
+static void test_needs_reset_migrate(const void *data)
+{
+    const char *machine = data;
+    g_autofree char *file = qvirtio_freeze_drive_file();
+    g_autofree char *tmpdir = g_dir_make_tmp("qtest-suspend-XXXXXX", NULL);
+    g_autofree char *uri = g_strdup_printf("unix:%s/mig", tmpdir);
+    g_autofree char *sock = g_strdup_printf("%s/mig", tmpdir);
+    g_autofree char *drive = g_strdup_printf(
+        "-drive if=none,id=drv0,format=raw,file=%s", file);
+    g_autofree char *incoming = g_strdup_printf("-incoming %s", uri);
+    SpDev src, dst;
+    QTestState *src_qts;
+    QPCIBus *src_bus;
+    uint8_t st;
+
+    sp_start(&src, machine, drive, ",suspend=on", NULL);
+    sp_init(&src, SP_F_SUSPEND);
+    st = sp_status(&src);
+    sp_request(&src, 0);
+    sp_suspend(&src);
+    qtest_qmp_assert_success(src.qts, "{'execute': 'block_resize', "
+                             "'arguments': {'device': 'drv0', "
+                             "'size': 2097152}}");
+    qvirtio_freeze_corrupt_avail(src.qts, src.vq);
+    sp_set_status(&src, sp_status(&src) | SP_DRIVER_OK);
+    g_assert_cmphex(sp_status(&src), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
+    g_assert_cmphex(sp_isr(&src) & SP_ISR_CONFIG, ==, SP_ISR_CONFIG);
+    src_qts = src.qts;
+    src_bus = src.bus;
+
+    sp_start(&dst, machine, drive, ",suspend=on", incoming);
+    qvirtio_freeze_migrate(src.qts, dst.qts, uri);
+    sp_move(&src, dst.qts, dst.bus);
+    g_assert_cmphex(sp_status(&src), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
+    g_assert_cmpuint(qvirtio_config_readq(src.vdev, 0), ==,
+                     2 * 1024 * 1024 / 512);
+
+    /* A reset on the destination brings it back */
+    sp_reset(&src);
+    sp_init(&src, SP_F_SUSPEND);
+    sp_request(&src, 1);
+    sp_reset(&src);
+
+    sp_stop(&dst);
+    sp_move(&src, src_qts, src_bus);
+    sp_stop(&src);
+    unlink(sock);
+    rmdir(tmpdir);
+    unlink(file);
+}
+
+/*
+ * QMP x-query-virtio-status shows device status as the driver reads it:
+ * SUSPEND, and no DRIVER_OK, while the device is suspended.
+ */
+static bool sp_qmp_status_has(SpDev *d, const char *bit)
+{
+    const char *path = d->pci ? "/machine/peripheral/blk0/virtio-backend"
+                              : "/machine/peripheral/blk0";
+    QDict *rsp = qtest_qmp_assert_success_ref(d->qts,
+        "{'execute': 'x-query-virtio-status', 'arguments': {'path': %s}}",
+        path);
+    QList *bits = qdict_get_qlist(qdict_get_qdict(rsp, "status"), "statuses");
+    const QListEntry *e;
+    bool found = false;
+
+    for (e = qlist_first(bits); e; e = qlist_next(e)) {
+        found |= g_str_has_prefix(qstring_get_str(qobject_to(QString,
+                                                             e->value)), bit);
+    }
+    qobject_unref(rsp);
+    return found;
+}
+
+static void test_qmp_status(const void *data)
+{
+    const char *machine = data;
+    SpDev d;
+
+    sp_start(&d, machine, SP_NULL_DRIVE, ",suspend=on", NULL);
+    sp_init(&d, SP_F_SUSPEND);
+    g_assert_true(sp_qmp_status_has(&d, "VIRTIO_CONFIG_S_DRIVER_OK:"));
+    g_assert_false(sp_qmp_status_has(&d, "VIRTIO_CONFIG_S_SUSPEND:"));
+    sp_suspend(&d);
+    g_assert_false(sp_qmp_status_has(&d, "VIRTIO_CONFIG_S_DRIVER_OK:"));
+    g_assert_true(sp_qmp_status_has(&d, "VIRTIO_CONFIG_S_SUSPEND:"));
+    sp_resume(&d);
+    g_assert_true(sp_qmp_status_has(&d, "VIRTIO_CONFIG_S_DRIVER_OK:"));
+    g_assert_false(sp_qmp_status_has(&d, "VIRTIO_CONFIG_S_SUSPEND:"));
+    sp_reset(&d);
+    sp_stop(&d);
+}
+
+/*
  * A device type that did not opt in refuses suspend=on at realize; the
  * same device without it plugs.
  */
@@ -664,6 +794,8 @@ int main(int argc, char **argv)
         { "held-request", test_held_request },
         { "config", test_config },
         { "needs-reset", test_needs_reset },
+        { "needs-reset-migrate", test_needs_reset_migrate },
+        { "qmp-status", test_qmp_status },
         { "migrate", test_migrate },
         { "freeze-mode", test_freeze_mode, true },
     };

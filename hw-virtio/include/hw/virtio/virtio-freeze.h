@@ -112,6 +112,18 @@ void virtio_freeze_latch_kick(VirtIODevice *vdev, int n);
 void virtio_freeze_latch_config(VirtIODevice *vdev);
 
 /*
+ * Is anything latched (a driver notification, a configuration change)
+ * that the device has yet to serve?
+ */
+bool virtio_freeze_latched(VirtIODevice *vdev);
+
+/*
+ * The transport enabled the device again (virtio-pci: bus mastering on):
+ * serve what a resume had to leave latched while it was disabled.
+ */
+void virtio_freeze_device_enabled(VirtIODevice *vdev);
+
+/*
  * Re-check whether a pending transition can complete.  The core calls it
  * whenever a request completes; device types call it when work they
  * report through VirtioDeviceClass::freeze_pending finishes.
