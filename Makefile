@@ -40,9 +40,10 @@ QEMU_CONFIGURE_FLAGS := \
 # The series' own qtests: every tests-qtest/*-test.c it adds
 OWN_QTESTS := $(sort $(basename $(notdir $(wildcard $(TOP)/tests-qtest/*-test.c))))
 
-# What `make` builds in the QEMU tree
+# What `make` builds in the QEMU tree (qemu-storage-daemon and
+# vhost-user-bridge: the vhost-user back-ends of our qtests)
 NINJA_TARGETS := qemu-system-x86_64 qemu-img storage-daemon/qemu-storage-daemon \
-	tests/qtest/qos-test $(OWN_QTESTS:%=tests/qtest/%)
+	tests/vhost-user-bridge tests/qtest/qos-test $(OWN_QTESTS:%=tests/qtest/%)
 
 SERIES_INPUTS := $(TOP)/patches/series $(wildcard $(TOP)/patches/*.patch) \
 	$(shell find $(TOP)/hw-virtio $(TOP)/tests-qtest -type f 2>/dev/null) \

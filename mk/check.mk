@@ -68,10 +68,9 @@ check-random-long: qemu
 # run in it, and any sanitizer report fails the run.  Not part of make
 # check (a second full build); one tree serves check-asan and make fuzz.
 .PHONY: check-asan
-check-asan: $(SAN_BUILD)/configure.flags $(BUILD)/assembled.stamp
+check-asan: $(SAN_BUILD)/configure.flags $(BUILD)/assembled.stamp qemu
 	@$(NINJA) -C $(SAN_BUILD) $(NINJA_TARGETS)
-	@$(MAKE) -s -C $(SAN_BUILD) pc-bios/optionrom/all
-	@$(TOP)/scripts/link-firmware.sh $(SAN_BUILD) >/dev/null
+	@$(TOP)/scripts/link-firmware.sh $(SAN_BUILD) $(QEMU_BUILD) >/dev/null
 	@ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
 	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(TOP)/scripts/run-qtests.sh $(SAN_BUILD) $(QTESTS_OWN) $(QTESTS_UPSTREAM)

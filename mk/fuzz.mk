@@ -15,7 +15,8 @@
 # (mk/check.mk): the flags of the main tree, built with clang, ASan, UBSan
 # and libFuzzer's instrumentation.  It builds qemu-system-x86_64 and the
 # qtests beside qemu-fuzz-x86_64 from the same objects, so hardening
-# costs one extra build of QEMU, not two.
+# costs one extra build of QEMU, not two.  The x86 option ROMs need
+# gcc's -m16: the tree links the main tree's (scripts/link-firmware.sh).
 
 FUZZ_BUILD := $(SAN_BUILD)
 FUZZ_OUT ?= $(BUILD)/fuzz-out
@@ -26,13 +27,13 @@ SAN_CONFIGURE_FLAGS := $(QEMU_CONFIGURE_FLAGS) \
 	--cc=clang --cxx=clang++ --objcc=clang \
 	--enable-fuzzing --enable-asan --enable-ubsan
 
-$(eval $(call configure-tree,$(SAN_BUILD),SAN_CONFIGURE_FLAGS,roms))
+$(eval $(call configure-tree,$(SAN_BUILD),SAN_CONFIGURE_FLAGS))
 $(SAN_BUILD)/configure.flags: | deps-fuzz
 
 .PHONY: fuzz fuzz-build fuzz-replay
-fuzz-build: $(FUZZ_BUILD)/configure.flags $(BUILD)/assembled.stamp
+fuzz-build: $(FUZZ_BUILD)/configure.flags $(BUILD)/assembled.stamp qemu
 	@$(NINJA) -C $(FUZZ_BUILD) qemu-fuzz-x86_64
-	@$(TOP)/scripts/link-firmware.sh $(FUZZ_BUILD) >/dev/null
+	@$(TOP)/scripts/link-firmware.sh $(FUZZ_BUILD) $(QEMU_BUILD) >/dev/null
 
 fuzz: fuzz-build
 	@$(TOP)/scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_OUT) $(FUZZ_TIME) \

@@ -2,7 +2,10 @@
 # Make a QEMU build tree find its firmware when run from the build tree
 # (qtests included, which cannot pass -L).
 #
-#   link-firmware.sh BUILD_DIR
+#   link-firmware.sh BUILD_DIR [ROM_BUILD_DIR]
+#
+# ROM_BUILD_DIR: the tree whose x86 option ROMs to link (default
+# BUILD_DIR), for a tree built with a compiler that cannot build them.
 #
 # The Debian tarball has no prebuilt firmware: SeaBIOS and the iPXE option
 # ROMs come from Debian's seabios and ipxe-qemu packages, the x86 option
@@ -28,7 +31,7 @@ link() {
 }
 link /usr/share/seabios/*.bin
 link /usr/lib/ipxe/qemu/*.rom
-link "$build"/pc-bios/optionrom/*.bin
+link "$(realpath "${2:-$build}")"/pc-bios/optionrom/*.bin
 [ -e "$dest/bios-256k.bin" ] || { echo "link-firmware: SeaBIOS not found (package seabios)" >&2; exit 1; }
 [ -e "$dest/efi-virtio.rom" ] || { echo "link-firmware: iPXE ROMs not found (package ipxe-qemu)" >&2; exit 1; }
 echo "link-firmware: $n firmware files linked into ${dest#$build/}"

@@ -26,7 +26,9 @@
 #include "qemu/module.h"
 #include "qemu/timer.h"
 #include "qemu/units.h"
+#include "qapi/error.h"
 #include "qobject/qdict.h"
+#include "qobject/qjson.h"
 #include "standard-headers/linux/pci_regs.h"
 #include "standard-headers/linux/virtio_balloon.h"
 #include "standard-headers/linux/virtio_blk.h"
@@ -665,9 +667,6 @@ static const FtRefusal ft_refusals[] = {
     { "balloon-free-page-hint", "pc", "-object iothread,id=io0",
       "virtio-balloon-pci,free-page-hint=on,iothread=io0",
       "freeze_mode is not supported with free-page-hint" },
-    { "net-vhost", "pc", "-netdev tap,id=n0,vhost=on,vhostforce=on",
-      "virtio-net-pci,netdev=n0",
-      "freeze_mode is not supported by virtio-net-device with a vhost" },
     /* A supported type on a transport without the register */
     { "mmio", "microvm", "", "virtio-rng-device",
       "freeze_mode is not supported by the virtio-mmio-bus transport" },
@@ -687,11 +686,6 @@ static void test_refused(const void *data)
 
     if (!qtest_has_machine(r->machine) || !qtest_has_device(driver)) {
         g_test_skip("device or machine not built");
-        return;
-    }
-    if (g_str_equal(r->name, "net-vhost") &&
-        access("/dev/vhost-net", R_OK | W_OK)) {
-        g_test_skip("no access to /dev/vhost-net");
         return;
     }
     /* A QEMU that accepted the device would wait for ever: kill it */
@@ -720,6 +714,256 @@ static void test_refused_control(const void *data)
     }
     qts = qtest_initf("-M %s %s -device %s", r->machine, r->args, r->device);
     qtest_quit(qts);
+}
+
+/*
+ * ---- vhost: the rings belong to the back-end, whether or not it is
+ *      connected right now --------------------------------------------
+ *
+ * Real back-ends, built with QEMU: qemu-storage-daemon exports a
+ * vhost-user-blk device, and tests/vhost-user-bridge is a vhost-user
+ * network back-end.  They are found as QEMU's qtests find helper
+ * binaries: an environment variable (meson's test environment sets
+ * QTEST_QEMU_STORAGE_DAEMON_BINARY), else the path in the build tree
+ * next to QTEST_QEMU_BINARY.
+ */
+
+static char *ft_helper_binary(const char *env, const char *rel)
+{
+    const char *path = g_getenv(env);
+    g_autofree char *dir = NULL;
+
+    if (path) {
+        return g_strdup(path);
+    }
+    dir = g_path_get_dirname(g_getenv("QTEST_QEMU_BINARY"));
+    return g_build_filename(dir, rel, NULL);
+}
+
+/* Start the back-end @argv, its stdin and stdout on /dev/null */
+static pid_t ft_backend_start(char **argv)
+{
+    g_autofree char *cmd = g_strjoinv(" ", argv);
+    pid_t pid;
+
+    g_assert_cmpint(access(argv[0], X_OK), ==, 0);
+    g_test_message("back-end: %s", cmd);
+    pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void ft_backend_stop(pid_t pid)
+{
+    int status;
+
+    kill(pid, SIGTERM);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+}
+
+static void ft_wait_socket(const char *path)
+{
+    gint64 start = g_get_monotonic_time();
+    struct stat st;
+
+    while (stat(path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        g_assert(g_get_monotonic_time() - start <= QVIRTIO_FREEZE_TIMEOUT_US);
+        g_usleep(10 * 1000);
+    }
+}
+
+/*
+ * device_add @driver with @opts: with an expected @error the command
+ * fails with it, otherwise it succeeds.
+ */
+static void ft_device_add(QTestState *qts, const char *driver, const char *id,
+                          const char *opts, const char *error)
+{
+    g_autofree char *args = g_strdup_printf(
+        "{'driver': '%s', 'id': '%s', 'addr': '%d.0', %s}", driver, id,
+        FT_SLOT, opts);
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'device_add', 'arguments': %p}",
+                           qobject_from_json(args, &error_abort));
+    QDict *err = qdict_get_qdict(rsp, "error");
+
+    if (error) {
+        g_assert_nonnull(err);
+        g_test_message("device_add %s: %s", driver,
+                       qdict_get_str(err, "desc"));
+        g_assert_nonnull(strstr(qdict_get_str(err, "desc"), error));
+    } else {
+        g_assert_null(err);
+    }
+    qobject_unref(rsp);
+}
+
+/*
+ * vhost-user-blk on a running qemu-storage-daemon export: the device
+ * type did not opt in, with the back-end there to realize it.  Without
+ * freeze_mode or suspend the same device_add succeeds.
+ */
+static void test_refused_vhost_user_blk(const void *data)
+{
+    const char *prop = data;
+    g_autofree char *qsd = ft_helper_binary("QTEST_QEMU_STORAGE_DAEMON_BINARY",
+                                            "storage-daemon/"
+                                            "qemu-storage-daemon");
+    g_autofree char *dir = g_dir_make_tmp("freeze-vub-XXXXXX", NULL);
+    g_autofree char *sock = g_build_filename(dir, "vub.sock", NULL);
+    g_autofree char *exp = NULL;
+    g_autofree char *opts = g_strdup_printf("'chardev': 'c0', 'num-queues': 1,"
+                                            " '%s': true", prop);
+    g_autofree char *err = g_strdup_printf(
+        "%s is not supported by device type vhost-user-blk", prop);
+    char *argv[] = { qsd, (char *)"--blockdev",
+                     (char *)"driver=null-co,node-name=n0,size=1048576",
+                     (char *)"--export", NULL, NULL };
+    QTestState *qts;
+    pid_t pid;
+
+    exp = g_strdup_printf("type=vhost-user-blk,id=e0,node-name=n0,"
+                          "addr.type=unix,addr.path=%s,writable=on", sock);
+    argv[4] = exp;
+    pid = ft_backend_start(argv);
+    ft_wait_socket(sock);
+
+    /*
+     * The back-end serves one front end after the other: first the one
+     * that must refuse the property, then the same device without it,
+     * which realizes.  (vhost-user needs guest RAM the back-end can map.)
+     */
+    qts = qtest_initf("-M pc -object memory-backend-memfd,id=mem0,size=64M "
+                      "-M memory-backend=mem0 -m 64M "
+                      "-chardev socket,id=c0,path=%s", sock);
+    ft_device_add(qts, "vhost-user-blk-pci", "vub0", opts, err);
+    qtest_quit(qts);
+    qts = qtest_initf("-M pc -object memory-backend-memfd,id=mem0,size=64M "
+                      "-M memory-backend=mem0 -m 64M "
+                      "-chardev socket,id=c0,path=%s", sock);
+    ft_device_add(qts, "vhost-user-blk-pci", "vub0",
+                  "'chardev': 'c0', 'num-queues': 1", NULL);
+    qtest_quit(qts);
+
+    ft_backend_stop(pid);
+    unlink(sock);
+    rmdir(dir);
+}
+
+/* What the core says when a vhost back-end runs the rings */
+#define FT_VHOST_REFUSED(prop) \
+    prop " is not supported by virtio-net-device with a vhost back-end"
+
+/*
+ * A vhost-user network back-end gone: the rings are still its own (a
+ * back-end that comes back takes them up), so freeze_mode=on is refused
+ * as with the back-end there.  Through its life: connected; disconnected;
+ * and after a reconnection whose handshake failed (QEMU asked for the
+ * features and the peer hung up), which is what a back-end restarting
+ * under a client with reconnect-ms looks like.
+ */
+typedef enum FtVhostUserState {
+    FT_VU_CONNECTED,
+    FT_VU_DISCONNECTED,
+    FT_VU_RECONNECT_FAILED,
+} FtVhostUserState;
+
+static void test_refused_net_vhost_user(const void *data)
+{
+    FtVhostUserState state = GPOINTER_TO_INT(data);
+    g_autofree char *vubr = ft_helper_binary("QTEST_VHOST_USER_BRIDGE_BINARY",
+                                             "tests/vhost-user-bridge");
+    g_autofree char *dir = g_dir_make_tmp("freeze-vubr-XXXXXX", NULL);
+    g_autofree char *sock = g_build_filename(dir, "vubr.sock", NULL);
+    char *argv[] = { vubr, (char *)"-u", sock,
+                     (char *)"-l", (char *)"127.0.0.1:0",
+                     (char *)"-r", (char *)"127.0.0.1:9", NULL };
+    QTestState *qts;
+    pid_t pid;
+
+    pid = ft_backend_start(argv);
+    ft_wait_socket(sock);
+    qts = qtest_initf("-M pc -object memory-backend-memfd,id=mem0,size=64M "
+                      "-M memory-backend=mem0 -m 64M "
+                      "-chardev socket,id=c0,path=%s,reconnect-ms=100 "
+                      "-netdev vhost-user,id=n0,chardev=c0", sock);
+    /* Without freeze_mode the device takes the back-end */
+    ft_device_add(qts, "virtio-net-pci", "net0", "'netdev': 'n0'", NULL);
+    qpci_unplug_acpi_device_test(qts, "net0", FT_SLOT);
+
+    if (state != FT_VU_CONNECTED) {
+        ft_backend_stop(pid);
+        pid = -1;
+        qtest_qmp_eventwait(qts, "NETDEV_VHOST_USER_DISCONNECTED");
+        unlink(sock);
+    }
+    if (state == FT_VU_RECONNECT_FAILED) {
+        int lfd = qtest_socket_server(sock);
+        int fd = accept(lfd, NULL, NULL);
+        uint32_t hdr[3];
+
+        g_assert_cmpint(fd, >=, 0);
+        /* VHOST_USER_GET_FEATURES (1), and then the peer hangs up */
+        g_assert_cmpint(read(fd, hdr, sizeof(hdr)), ==, sizeof(hdr));
+        g_assert_cmpint(hdr[0], ==, 1);
+        close(fd);
+        close(lfd);
+        unlink(sock);
+        qobject_unref(qtest_qmp(qts, "{'execute': 'query-status'}"));
+    }
+
+    ft_device_add(qts, "virtio-net-pci", "net1",
+                  "'netdev': 'n0', 'freeze_mode': true",
+                  FT_VHOST_REFUSED("freeze_mode"));
+    ft_device_add(qts, "virtio-net-pci", "net2",
+                  "'netdev': 'n0', 'suspend': true",
+                  FT_VHOST_REFUSED("suspend"));
+    qtest_quit(qts);
+
+    if (pid > 0) {
+        ft_backend_stop(pid);
+    }
+    unlink(sock);
+    rmdir(dir);
+}
+
+static void ft_register_vhost_refusals(void)
+{
+    static const char *const props[] = { "freeze_mode", "suspend" };
+    static const char *const states[] = {
+        [FT_VU_CONNECTED] = "connected",
+        [FT_VU_DISCONNECTED] = "disconnected",
+        [FT_VU_RECONNECT_FAILED] = "reconnect-failed",
+    };
+    int i;
+
+    if (!qtest_has_machine("pc")) {
+        return;
+    }
+    if (qtest_has_device("vhost-user-blk-pci")) {
+        for (i = 0; i < ARRAY_SIZE(props); i++) {
+            g_autofree char *path = g_strdup_printf(
+                "virtio-freeze/types/refused/vhost-user-blk/%s", props[i]);
+
+            qtest_add_data_func(path, props[i], test_refused_vhost_user_blk);
+        }
+    }
+    if (qtest_has_device("virtio-net-pci")) {
+        for (i = 0; i < ARRAY_SIZE(states); i++) {
+            g_autofree char *path = g_strdup_printf(
+                "virtio-freeze/types/refused/net-vhost-user/%s", states[i]);
+
+            qtest_add_data_func(path, GINT_TO_POINTER(i),
+                                test_refused_net_vhost_user);
+        }
+    }
 }
 
 /* ---- No_Soft_Reset, and D3hot -> D0 behind a PCIe root port ---------- */
@@ -928,10 +1172,9 @@ static void register_types_tests(void)
             "virtio-freeze/types/refused/%s/control", ft_refusals[i].name);
 
         qtest_add_data_func(path, &ft_refusals[i], test_refused);
-        if (!g_str_equal(ft_refusals[i].name, "net-vhost")) {
-            qtest_add_data_func(ctl, &ft_refusals[i], test_refused_control);
-        }
+        qtest_add_data_func(ctl, &ft_refusals[i], test_refused_control);
     }
+    ft_register_vhost_refusals();
     if (qtest_has_device("virtio-net-pci")) {
         for (i = 0; i < ARRAY_SIZE(net); i++) {
             g_autofree char *path = g_strdup_printf(

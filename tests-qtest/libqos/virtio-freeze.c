@@ -71,6 +71,53 @@ uint8_t qvirtio_freeze_status(QVirtioPCIDevice *d)
                          d->common_cfg_offset + VIRTIO_PCI_COMMON_STATUS);
 }
 
+uint64_t qvirtio_freeze_driver_features(QVirtioPCIDevice *d)
+{
+    uint64_t base = d->common_cfg_offset;
+    uint64_t lo, hi;
+
+    qpci_io_writel(d->pdev, d->bar, base + VIRTIO_PCI_COMMON_GFSELECT, 0);
+    lo = qpci_io_readl(d->pdev, d->bar, base + VIRTIO_PCI_COMMON_GF);
+    qpci_io_writel(d->pdev, d->bar, base + VIRTIO_PCI_COMMON_GFSELECT, 1);
+    hi = qpci_io_readl(d->pdev, d->bar, base + VIRTIO_PCI_COMMON_GF);
+    return hi << 32 | lo;
+}
+
+void qvirtio_freeze_queue_read(QVirtioPCIDevice *d, uint16_t index,
+                               QVirtioFreezeQueue *q)
+{
+    uint64_t base = d->common_cfg_offset;
+
+    qpci_io_writew(d->pdev, d->bar, base + VIRTIO_PCI_COMMON_Q_SELECT, index);
+    q->size = qpci_io_readw(d->pdev, d->bar, base + VIRTIO_PCI_COMMON_Q_SIZE);
+    q->enable = qpci_io_readw(d->pdev, d->bar,
+                              base + VIRTIO_PCI_COMMON_Q_ENABLE);
+    q->desc = qpci_io_readq(d->pdev, d->bar, base + VIRTIO_PCI_COMMON_Q_DESCLO);
+    q->avail = qpci_io_readq(d->pdev, d->bar,
+                             base + VIRTIO_PCI_COMMON_Q_AVAILLO);
+    q->used = qpci_io_readq(d->pdev, d->bar, base + VIRTIO_PCI_COMMON_Q_USEDLO);
+}
+
+uint8_t qvirtio_freeze_suspend(QVirtioPCIDevice *d, bool suspend)
+{
+    const uint8_t mask = VIRTIO_CONFIG_S_SUSPEND | VIRTIO_CONFIG_S_DRIVER_OK;
+    uint8_t want = suspend ? VIRTIO_CONFIG_S_SUSPEND
+                           : VIRTIO_CONFIG_S_DRIVER_OK;
+    QTestState *qts = d->pdev->bus->qts;
+    gint64 start = g_get_monotonic_time();
+    uint8_t status;
+
+    qpci_io_writeb(d->pdev, d->bar,
+                   d->common_cfg_offset + VIRTIO_PCI_COMMON_STATUS,
+                   qvirtio_freeze_status(d) | want);
+    while (((status = qvirtio_freeze_status(d)) & mask) != want) {
+        g_assert(g_get_monotonic_time() - start <= QVIRTIO_FREEZE_TIMEOUT_US);
+        qtest_clock_step_next(qts);
+        g_usleep(100);
+    }
+    return status;
+}
+
 GByteArray *qvirtio_freeze_snapshot(QTestState *qts, uint64_t size)
 {
     g_autofree char *path = NULL;
@@ -204,4 +251,17 @@ void qvirtio_freeze_corrupt_avail(QTestState *qts, QVirtQueue *vq)
     uint64_t idx = vq->avail + 2;       /* struct vring_avail.idx */
 
     qtest_writew(qts, idx, qtest_readw(qts, idx) + vq->size + 1);
+}
+
+void qvirtio_freeze_blk_wait_done(QTestState *qts, QGuestAllocator *alloc,
+                                  QVirtQueue *vq, uint32_t head, uint64_t req)
+{
+    gint64 start = g_get_monotonic_time();
+
+    while (qtest_readw(qts, vq->used + 2) == vq->last_used_idx) {
+        g_assert(g_get_monotonic_time() - start <= QVIRTIO_FREEZE_TIMEOUT_US);
+        qtest_clock_step(qts, 100);
+        g_usleep(100);
+    }
+    qvirtio_freeze_blk_check_done(qts, alloc, vq, head, req);
 }

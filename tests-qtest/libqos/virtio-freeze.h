@@ -43,6 +43,31 @@ uint64_t qvirtio_freeze_negotiate(QVirtioPCIDevice *d, uint64_t extra);
 /* device_status through the common configuration */
 uint8_t qvirtio_freeze_status(QVirtioPCIDevice *d);
 
+/* The features the driver wrote, both halves */
+uint64_t qvirtio_freeze_driver_features(QVirtioPCIDevice *d);
+
+/* What the common configuration says about one virtqueue */
+typedef struct QVirtioFreezeQueue {
+    uint16_t size;
+    uint16_t enable;
+    uint64_t desc;
+    uint64_t avail;
+    uint64_t used;
+} QVirtioFreezeQueue;
+
+/* Select virtqueue @index and read its configuration into @q */
+void qvirtio_freeze_queue_read(QVirtioPCIDevice *d, uint16_t index,
+                               QVirtioFreezeQueue *q);
+
+/*
+ * virtio 1.4 Device Suspend (VIRTIO_F_SUSPEND, negotiated): with
+ * @suspend, set SUSPEND and wait until device status presents it without
+ * DRIVER_OK; otherwise set DRIVER_OK and wait until it presents DRIVER_OK
+ * without SUSPEND.  Steps the virtual clock while it waits; returns the
+ * device status read last.
+ */
+uint8_t qvirtio_freeze_suspend(QVirtioPCIDevice *d, bool suspend);
+
 /*
  * The guest RAM below @size as it is now, read with QMP pmemsave: all of
  * it, rings, buffers and MSI-X message addresses included.
@@ -81,6 +106,13 @@ uint32_t qvirtio_freeze_blk_read(QTestState *qts, QGuestAllocator *alloc,
 /* The next used buffer of @vq is @head, with VIRTIO_BLK_S_OK; frees @req */
 void qvirtio_freeze_blk_check_done(QTestState *qts, QGuestAllocator *alloc,
                                    QVirtQueue *vq, uint32_t head, uint64_t req);
+
+/*
+ * Wait for the next used buffer of @vq, stepping the virtual clock, and
+ * check it as qvirtio_freeze_blk_check_done() does
+ */
+void qvirtio_freeze_blk_wait_done(QTestState *qts, QGuestAllocator *alloc,
+                                  QVirtQueue *vq, uint32_t head, uint64_t req);
 
 /*
  * Move the available index of split ring @vq more than a ring ahead of
