@@ -22,6 +22,13 @@ PREFIX ?= RFC PATCH
 series: $(BUILD)/assembled.stamp
 	@$(TOP)/scripts/make-series.sh $(QEMU_TREE) $(SERIES_OUT) $(V) "$(PREFIX)"
 
+# The SeaBIOS patches (patches/seabios/) for seabios@seabios.org;
+# SEABIOS_V=2 for "[PATCH v2]"
+SEABIOS_V ?= 1
+.PHONY: series-seabios
+series-seabios:
+	@$(TOP)/scripts/make-series-seabios.sh $(BUILD)/series-seabios $(SEABIOS_V)
+
 # Export commits made by hand in the assembled tree back into patches/,
 # hw-virtio/ and tests-qtest/.
 .PHONY: export check-own

@@ -2,7 +2,11 @@
 # Make a QEMU build tree find its firmware when run from the build tree
 # (qtests included, which cannot pass -L).
 #
-#   link-firmware.sh BUILD_DIR
+#   link-firmware.sh BUILD_DIR [SEABIOS_DIR]
+#
+# SEABIOS_DIR: the project's SeaBIOS (scripts/build-seabios.sh), whose
+# bios.bin and bios-256k.bin are linked in place of the seabios package's;
+# the package's images stay in /usr/share/seabios (-bios there picks them).
 #
 # The Debian tarball has no prebuilt firmware: SeaBIOS and the iPXE option
 # ROMs come from Debian's seabios and ipxe-qemu packages, the x86 option
@@ -11,6 +15,7 @@
 # below BUILD_DIR/qemu-bundle/<firmware path>; link them there.
 set -euo pipefail
 build=$(realpath "$1")
+seabios=${2:+$(realpath "$2")}
 
 fwpath=$(sed -n 's/^#define CONFIG_QEMU_FIRMWAREPATH "\([^"]*\)".*/\1/p' "$build/config-host.h")
 [ -n "$fwpath" ] || { echo "link-firmware: no firmware path in $build/config-host.h" >&2; exit 1; }
@@ -27,6 +32,11 @@ link() {
     done
 }
 link /usr/share/seabios/*.bin
+if [ -n "$seabios" ]; then
+    [ -f "$seabios/bios-256k.bin" ] && [ -f "$seabios/bios.bin" ] ||
+        { echo "link-firmware: no bios.bin, bios-256k.bin in $seabios" >&2; exit 1; }
+    link "$seabios/bios.bin" "$seabios/bios-256k.bin"
+fi
 link /usr/lib/ipxe/qemu/*.rom
 link "$build"/pc-bios/optionrom/*.bin
 [ -e "$dest/bios-256k.bin" ] || { echo "link-firmware: SeaBIOS not found (package seabios)" >&2; exit 1; }
