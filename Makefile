@@ -57,7 +57,7 @@ all: qemu
 
 # The packages of scripts/deps.txt, installed when missing: `deps` for the
 # build, deps-GROUP for the targets that need more.
-DEPS_GROUPS := docs fuzz bench guest
+DEPS_GROUPS := docs fuzz bench guest seabios ovmf
 .PHONY: $(DEPS_GROUPS:%=deps-%)
 deps:
 	@$(TOP)/scripts/deps.sh build gl
@@ -98,10 +98,23 @@ endef
 
 $(eval $(call configure-tree,$(QEMU_BUILD),QEMU_CONFIGURE_FLAGS,roms))
 
-qemu: $(QEMU_BUILD)/configure.flags $(BUILD)/assembled.stamp
+qemu: $(QEMU_BUILD)/configure.flags $(BUILD)/assembled.stamp seabios
 	@$(NINJA) -C $(QEMU_BUILD) $(NINJA_TARGETS)
 	@$(MAKE) -s -C $(QEMU_BUILD) pc-bios/optionrom/all
-	@$(TOP)/scripts/link-firmware.sh $(QEMU_BUILD) >/dev/null
+	@$(TOP)/scripts/link-firmware.sh $(QEMU_BUILD) $(SEABIOS_OUT) >/dev/null
+
+# The project's SeaBIOS: Debian's seabios source package + patches/seabios/
+# (scripts/build-seabios.sh), linked into the build tree in front of the
+# seabios package's images, which stay in /usr/share/seabios.
+SEABIOS_OUT := $(BUILD)/seabios
+SEABIOS_INPUTS := $(TOP)/patches/seabios/series \
+	$(wildcard $(TOP)/patches/seabios/*.patch) \
+	$(TOP)/scripts/build-seabios.sh $(TOP)/scripts/seabios-version.sh
+.PHONY: seabios
+seabios: $(SEABIOS_OUT)/bios-256k.bin
+$(SEABIOS_OUT)/bios-256k.bin: $(SEABIOS_INPUTS) | deps-seabios
+	@$(TOP)/scripts/build-seabios.sh $(SEABIOS_OUT)
+	@touch $@
 
 FORCE:
 

@@ -22,6 +22,13 @@ PREFIX ?= RFC PATCH
 series: $(BUILD)/assembled.stamp
 	@$(TOP)/scripts/make-series.sh $(QEMU_TREE) $(SERIES_OUT) $(V) "$(PREFIX)"
 
+# The SeaBIOS patches (patches/seabios/) for seabios@seabios.org;
+# SEABIOS_V=2 for "[PATCH v2]"
+SEABIOS_V ?= 1
+.PHONY: series-seabios
+series-seabios:
+	@$(TOP)/scripts/make-series-seabios.sh $(BUILD)/series-seabios $(SEABIOS_V)
+
 # Export commits made by hand in the assembled tree back into patches/,
 # hw-virtio/ and tests-qtest/.
 .PHONY: export check-own
@@ -70,7 +77,7 @@ check-random-long: qemu
 .PHONY: check-asan
 check-asan: $(SAN_BUILD)/configure.flags $(BUILD)/assembled.stamp qemu
 	@$(NINJA) -C $(SAN_BUILD) $(NINJA_TARGETS)
-	@$(TOP)/scripts/link-firmware.sh $(SAN_BUILD) $(QEMU_BUILD) >/dev/null
+	@$(TOP)/scripts/link-firmware.sh $(SAN_BUILD) $(SEABIOS_OUT) $(QEMU_BUILD) >/dev/null
 	@ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
 	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(TOP)/scripts/run-qtests.sh $(SAN_BUILD) $(QTESTS_OWN) $(QTESTS_UPSTREAM)

@@ -1,6 +1,6 @@
 # Coverage-guided fuzzing of freeze_mode (included from the top Makefile):
 # QEMU's own generic-fuzz target, libFuzzer, ASan and UBSan, clang from
-# Debian, on the generic-fuzz configs the series adds (patch 27).
+# Debian, on the generic-fuzz configs the series adds (patch 28).
 #
 #   make fuzz                  FUZZ_TIME seconds (default 1800) of wall time
 #                              over FUZZ_CONFIGS, FUZZ_JOBS at a time
@@ -33,7 +33,7 @@ $(SAN_BUILD)/configure.flags: | deps-fuzz
 .PHONY: fuzz fuzz-build fuzz-replay
 fuzz-build: $(FUZZ_BUILD)/configure.flags $(BUILD)/assembled.stamp qemu
 	@$(NINJA) -C $(FUZZ_BUILD) qemu-fuzz-x86_64
-	@$(TOP)/scripts/link-firmware.sh $(FUZZ_BUILD) $(QEMU_BUILD) >/dev/null
+	@$(TOP)/scripts/link-firmware.sh $(FUZZ_BUILD) $(SEABIOS_OUT) $(QEMU_BUILD) >/dev/null
 
 fuzz: fuzz-build
 	@$(TOP)/scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_OUT) $(FUZZ_TIME) \

@@ -39,6 +39,18 @@ DEMO_KERNEL ?= 6.12
 E2E_GL_RUNS ?= pc:virtio-vga-gl q35:virtio-vga-gl q35:virtio-gpu-gl-pci
 E2E_GL_KERNEL ?= 6.12
 E2E_GL_CYCLES ?= 3
+# The firmware runs of check-e2e (docs/guest.md, "Firmware"), on q35 with
+# kernel $(E2E_FW_KERNEL): ovmf and ovmf-stock, the freeze path
+# ($(E2E_OVMF_CYCLES) cycles) and the stock path on OVMF ($(E2E_OVMF));
+# vga, virtio-gpu-pci beside q35's std VGA, and virtio-vga
+# ($(E2E_VGA_CYCLES) cycles each, the project's SeaBIOS); seabios-stock,
+# the q35 failure of the seabios package, asserted.  E2E_FW_RUNS= drops
+# them.  (The E2E_MACHINES runs use the project's SeaBIOS.)
+E2E_FW_RUNS ?= ovmf ovmf-stock vga virtio-vga seabios-stock
+E2E_FW_KERNEL ?= 6.12
+E2E_OVMF ?= ovmf-smm
+E2E_OVMF_CYCLES ?= 20
+E2E_VGA_CYCLES ?= 20
 GUEST_MODULES_STAMP := $(GUEST_BUILD)/modules/patched/.stamp
 GUEST_LINUX_PATCHES_61 := $(TOP)/patches/linux/6.1/series \
 	$(wildcard $(TOP)/patches/linux/6.1/*.patch)
@@ -117,7 +129,8 @@ demo: qemu deps-guest $(GUEST_DEPS_$(DEMO_KERNEL))
 # deps-guest: what the runner itself needs (Pillow, xwininfo), also when
 # only the 6.12 kernel runs and nothing fetched the 6.1 guest
 check-e2e: qemu deps-guest $(GUEST_DEPS) \
-		$(if $(E2E_GL_RUNS),$(GUEST_DEPS_$(E2E_GL_KERNEL)))
+		$(if $(E2E_GL_RUNS),$(GUEST_DEPS_$(E2E_GL_KERNEL))) \
+		$(if $(E2E_FW_RUNS),deps-ovmf $(GUEST_DEPS_$(E2E_FW_KERNEL)))
 	@set -e; for k in $(E2E_KERNELS); do \
 		for m in $(E2E_MACHINES); do \
 			QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode e2e --kernel $$k \
@@ -136,6 +149,19 @@ check-e2e: qemu deps-guest $(GUEST_DEPS) \
 			--cycles $(E2E_GL_CYCLES); \
 		QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode stock $$gl \
 			$(E2E_STOCK_ARGS_$(E2E_GL_KERNEL)); \
+	done; \
+	for r in $(E2E_FW_RUNS); do \
+		case $$r in \
+		ovmf) fw="--mode e2e --firmware $(E2E_OVMF) --cycles $(E2E_OVMF_CYCLES)" ;; \
+		ovmf-stock) fw="--mode stock --firmware $(E2E_OVMF) \
+			$(E2E_STOCK_ARGS_$(E2E_FW_KERNEL))" ;; \
+		vga) fw="--mode e2e --vga --cycles $(E2E_VGA_CYCLES)" ;; \
+		virtio-vga) fw="--mode e2e --gpu virtio-vga --cycles $(E2E_VGA_CYCLES)" ;; \
+		seabios-stock) fw="--mode firmware-bug --firmware seabios-stock" ;; \
+		*) echo "check-e2e: unknown E2E_FW_RUNS entry: $$r"; exit 1 ;; \
+		esac; \
+		QEMU=$(GUEST_QEMU) $(GUEST_PY) --machine q35 \
+			--kernel $(E2E_FW_KERNEL) $$fw; \
 	done
 
 bench-s3: qemu deps-guest $(GUEST_DEPS)

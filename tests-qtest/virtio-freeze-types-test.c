@@ -1033,31 +1033,65 @@ static void test_no_soft_reset(const void *data)
     ft_stop(&m);
 }
 
-/* ---- q35: S3 again and again, PMBASE programmed once ---------------- */
+/* ---- q35: the S3 wakeup resets the chipset as PLTRST# does -------- */
 
 #define FT_PMBASE               0x600
 #define FT_PM1_CNT_S3           ((1 << 10) | (1 << 13))  /* SLP_TYP 1, SLP_EN */
+#define FT_MCH_PCIEXBAR         0x60
+#define FT_MCH_PCIEXBAR_ADDR    0xb0000000u
 #define FT_ICH9_LPC_PMBASE      0x40
 #define FT_ICH9_LPC_ACPI_CTRL   0x44
+#define FT_ICH9_LPC_RCBA        0xf0
+#define FT_ICH9_LPC_RCBA_ADDR   0xfed1c000u
 #define FT_ICH9_PMIO_SMI_EN     0x30
 #define FT_ICH9_PMIO_SMI_EN_APMC_EN (1 << 5)
 
+/*
+ * What firmware programs at boot and again on every S3 resume: MMCONFIG,
+ * the ACPI PM I/O space, the root complex register block, and SMI
+ * generation on APM writes (the SMM setup)
+ */
+static void ft_q35_firmware_setup(FtMachine *m, QPCIDevice *mch,
+                                  QPCIDevice *lpc)
+{
+    qpci_config_writel(mch, FT_MCH_PCIEXBAR, FT_MCH_PCIEXBAR_ADDR | 1);
+    qpci_config_writel(lpc, FT_ICH9_LPC_PMBASE, FT_PMBASE | 1);
+    qpci_config_writeb(lpc, FT_ICH9_LPC_ACPI_CTRL, 0x80);
+    qpci_config_writel(lpc, FT_ICH9_LPC_RCBA, FT_ICH9_LPC_RCBA_ADDR | 1);
+    qtest_outl(m->qts, FT_PMBASE + FT_ICH9_PMIO_SMI_EN,
+               qtest_inl(m->qts, FT_PMBASE + FT_ICH9_PMIO_SMI_EN) |
+               FT_ICH9_PMIO_SMI_EN_APMC_EN);
+}
+
+/*
+ * On hardware, PLTRST# on the way out of S3 resets the core-well chipset
+ * registers and the firmware restores them on its resume path; the S3
+ * wakeup reset does the same.  So after each wakeup: MMCONFIG off, the
+ * ACPI PM I/O space and the RCRB unmapped, and once the PM I/O space is
+ * back, SMI_EN cleared (with SMM, APMC_EN clear: SMM must be set up
+ * again, SMBASE is back at its reset value).  Restored like firmware
+ * does, the machine suspends again, cycle after cycle.
+ */
 static void test_q35_s3_cycles(const void *data)
 {
     FtMachine m;
-    QPCIDevice *lpc;
+    QPCIDevice *mch, *lpc;
     QDict *rsp;
     int i, j;
 
-    ft_start(&m, "q35", "%s", "");
+    ft_start(&m, "q35,smm=on", "%s", "");
+    mch = qpci_device_find(m.bus, QPCI_DEVFN(0, 0));
     lpc = qpci_device_find(m.bus, QPCI_DEVFN(0x1f, 0));
+    g_assert_nonnull(mch);
     g_assert_nonnull(lpc);
-    qpci_config_writel(lpc, FT_ICH9_LPC_PMBASE, FT_PMBASE | 1);
-    qpci_config_writeb(lpc, FT_ICH9_LPC_ACPI_CTRL, 0x80);
 
     for (i = 0; i < 3; i++) {
         bool suspended = false;
 
+        ft_q35_firmware_setup(&m, mch, lpc);
+        g_assert_cmphex(qtest_inl(m.qts, FT_PMBASE + FT_ICH9_PMIO_SMI_EN) &
+                        FT_ICH9_PMIO_SMI_EN_APMC_EN, ==,
+                        FT_ICH9_PMIO_SMI_EN_APMC_EN);
         qtest_outw(m.qts, FT_PMBASE + 4, FT_PM1_CNT_S3);
         for (j = 0; j < 100 && !suspended; j++) {
             rsp = qtest_qmp_assert_success_ref(m.qts,
@@ -1074,16 +1108,21 @@ static void test_q35_s3_cycles(const void *data)
         g_assert_true(suspended);
         qtest_qmp_eventwait(m.qts, "SUSPEND");
         qtest_pc_wakeup(m.qts);
-        g_assert_cmphex(qpci_config_readl(lpc, FT_ICH9_LPC_PMBASE), ==,
-                        FT_PMBASE | 1);
-        /*
-         * SMI_EN.APMC_EN says that SMM needs no setup: SeaBIOS's resume
-         * path would otherwise set it up with its MMCONFIG writes lost
-         */
-        g_assert_cmphex(qtest_inl(m.qts, FT_PMBASE + FT_ICH9_PMIO_SMI_EN) &
-                        FT_ICH9_PMIO_SMI_EN_APMC_EN, ==,
-                        FT_ICH9_PMIO_SMI_EN_APMC_EN);
+
+        /* The reset values, as after power-on */
+        g_assert_cmphex(qpci_config_readl(mch, FT_MCH_PCIEXBAR), ==,
+                        FT_MCH_PCIEXBAR_ADDR);
+        g_assert_cmphex(qpci_config_readl(lpc, FT_ICH9_LPC_PMBASE), ==, 1);
+        g_assert_cmphex(qpci_config_readb(lpc, FT_ICH9_LPC_ACPI_CTRL), ==, 0);
+        g_assert_cmphex(qpci_config_readl(lpc, FT_ICH9_LPC_RCBA), ==, 0);
+        /* Nothing decodes the PM I/O space until firmware restores it */
+        g_assert_cmphex(qtest_inw(m.qts, FT_PMBASE + 4), ==, 0xffff);
+        qpci_config_writel(lpc, FT_ICH9_LPC_PMBASE, FT_PMBASE | 1);
+        qpci_config_writeb(lpc, FT_ICH9_LPC_ACPI_CTRL, 0x80);
+        g_assert_cmphex(qtest_inl(m.qts, FT_PMBASE + FT_ICH9_PMIO_SMI_EN),
+                        ==, 0);
     }
+    g_free(mch);
     g_free(lpc);
     ft_stop(&m);
 }

@@ -27,12 +27,30 @@ Modes:
   demo   one cycle on the chosen path, writes before/after PNGs and a
          labelled side-by-side, prints what it saw; never fails on a broken
          display.
+  firmware-bug
+         q35 on stock SeaBIOS (--firmware seabios-stock): its resume path
+         restores the chipset through the MMCONFIG window that the wakeup
+         reset disabled.  Asserts what happens: the first S3 cycle keeps
+         the display, after it the guest reads the ACPI PM I/O space and
+         MMCONFIG disabled (PMBASE, ACPI_CNTL, PCIEXBAR at their reset
+         values), and the second suspend returns without reaching S3.
   bench  N cycles per path without redrawing: the S3 round trip
          (system_wakeup -> guest userspace answer), the guest's "resume of
          devices" time and whether the display was kept (pixel diff), for
          the freeze path, the stock path and (6.12, q35) upstream's
          No_Soft_Reset alternative: virtio-gpu behind a pcie-root-port with
          x-pcie-pm-no-soft-reset=on, without freeze_mode.
+
+Firmware (--firmware): seabios, the project's (build/seabios/bios-256k.bin:
+Debian's source package with patches/seabios/, scripts/build-seabios.sh);
+seabios-stock, the seabios package's (/usr/share/seabios); ovmf, Debian's
+OVMF without SMM (OVMF_CODE_4M.fd) and ovmf-smm, with SMM (OVMF_CODE_4M.
+secboot.fd, -machine smm=on, secure pflash; no keys enrolled, so the
+kernel boots), both as pflash with a copy of OVMF_VARS_4M.fd.  The
+firmware's debug output (port 0x402) goes to firmware.log in the run
+directory; a SeaBIOS run checks the version it announces there and, on
+q35, each resume checks that the firmware restored the chipset.
+--vga adds q35's standard VGA (-device VGA), which decodes 0xa0000.
 
 The expected picture is fbdraw's (scripts/guest/fbdraw.c, the program the
 guest draws with): the host runs the same build with --ppm.
@@ -44,6 +62,8 @@ Examples:
   run-s3.py --kernel 6.12 --mode e2e --machine pc --cycles 20
   run-s3.py --kernel 6.12 --mode stock --stock-variant patched --stock-freeze-mode off
   run-s3.py --kernel 6.12 --gpu virtio-vga-gl --mode e2e --cycles 3
+  run-s3.py --kernel 6.12 --firmware ovmf-smm --mode e2e --cycles 20
+  run-s3.py --kernel 6.12 --firmware seabios-stock --mode firmware-bug
 """
 import argparse
 import io
@@ -66,6 +86,11 @@ from qemu.machine.machine import QEMUMachineError  # noqa: E402
 from qemu.qmp import QMPError  # noqa: E402
 
 GL_GPUS = ("virtio-vga-gl", "virtio-gpu-gl-pci")
+SEABIOS = {"seabios": os.path.join(TOP, "build/seabios/bios-256k.bin"),
+           "seabios-stock": "/usr/share/seabios/bios-256k.bin"}
+OVMF = {"ovmf": "/usr/share/OVMF/OVMF_CODE_4M.fd",
+        "ovmf-smm": "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"}
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 FBDRAW = os.path.join(TOP, "build/guest/fbdraw")
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -300,6 +325,8 @@ class VM:
             gpu += ",xres=800,yres=600"
         if freeze_mode is not None:
             gpu += ",freeze_mode=" + freeze_mode
+        if args.vga:
+            gpu += ",id=gpu0"  # screendump must name it: VGA comes first
         dev = ["-device", gpu]
         if root_port:
             dev = ["-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
@@ -314,6 +341,9 @@ class VM:
         if self.gl:
             # after QEMUMachine's "-display none": the last one counts
             qargs += ["-display", "sdl,gl=on"]
+        if args.vga:
+            qargs += ["-device", "VGA"]
+        qargs += self.firmware_args(args)
         for d in (os.path.join(TOP, "build/obj/pc-bios/optionrom"),
                   os.path.join(TOP, "build/obj/qemu-bundle/usr/local/share/qemu"),
                   "/usr/share/seabios", "/usr/lib/ipxe/qemu",
@@ -338,6 +368,56 @@ class VM:
             self.machine.kill()
             raise Fail("[%s] boot: %s" % (tag, e)) from e
         log("[%s] guest up after %.1fs: %s" % (tag, time.time() - t0, ready))
+        self.check_firmware()
+
+    def firmware_args(self, args):
+        """-bios or the pflash drives of --firmware, and the debug port"""
+        self.fwlog = os.path.join(self.dir, "firmware.log")
+        fw = ["-debugcon", "file:" + self.fwlog,
+              "-global", "isa-debugcon.iobase=0x402"]
+        if args.firmware in SEABIOS:
+            if not os.path.exists(SEABIOS[args.firmware]):
+                raise Fail("missing %s (%s)" % (
+                    SEABIOS[args.firmware], "make seabios"
+                    if args.firmware == "seabios" else "package seabios"))
+            return fw + ["-bios", SEABIOS[args.firmware]]
+        if args.machine != "q35" and args.firmware == "ovmf-smm":
+            raise Fail("ovmf-smm is a q35 firmware")
+        for f in (OVMF[args.firmware], OVMF_VARS):
+            if not os.path.exists(f):
+                raise Fail("missing %s (package ovmf: make deps-ovmf)" % f)
+        vars_ = os.path.join(self.dir, "OVMF_VARS_4M.fd")
+        shutil.copyfile(OVMF_VARS, vars_)
+        fw += ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" +
+               OVMF[args.firmware],
+               "-drive", "if=pflash,format=raw,unit=1,file=" + vars_]
+        if args.firmware == "ovmf-smm":
+            # SMRAM, and flash writes only from SMM (the variable store)
+            fw += ["-machine", "smm=on",
+                   "-global", "driver=cfi.pflash01,property=secure,value=on"]
+        else:
+            fw += ["-machine", "smm=off"]
+        return fw
+
+    def firmware_log(self):
+        with open(self.fwlog, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def check_firmware(self):
+        """A SeaBIOS run is the SeaBIOS it asked for: the version it
+        announces on the debug port (the project's build says
+        +freezemode, scripts/seabios-version.sh)."""
+        if self.args.firmware not in SEABIOS:
+            return
+        m = re.search(r"SeaBIOS \(version ([^)]*)\)", self.firmware_log())
+        if not m:
+            raise Fail("[%s] no SeaBIOS banner in %s" % (self.tag, self.fwlog))
+        ours = "+freezemode" in m.group(1)
+        log("[%s] firmware: SeaBIOS %s (%s)" % (self.tag, m.group(1),
+                                                SEABIOS[self.args.firmware]))
+        if ours != (self.args.firmware == "seabios"):
+            raise Fail("[%s] %s runs SeaBIOS %s" % (self.tag, self.args.firmware,
+                                                    m.group(1)))
 
     def dump_tail(self, n=25):
         for name in ("qemu.log", "console.log"):
@@ -355,7 +435,10 @@ class VM:
         that a frame being written is never taken)."""
         if not self.gl:
             p = os.path.join(self.dir, name + ".ppm")
-            self.machine.cmd("screendump", filename=p)
+            if self.args.vga:
+                self.machine.cmd("screendump", filename=p, device="gpu0")
+            else:
+                self.machine.cmd("screendump", filename=p)
             with Image.open(p) as img:
                 return img.convert("RGB")
         prev = None
@@ -485,6 +568,33 @@ def check_virgl(vm, d):
             "screen instead)" % (vm.tag, e))
 
 
+def q35_chipset(vm):
+    """What the firmware restores on resume, as the guest reads it: PMBASE
+    and ACPI_CNTL of the ICH9 LPC bridge (00:1f.0, 0x40 and 0x44) and the
+    low half of the MCH's PCIEXBAR (00:00.0, 0x60).  Linux reads the
+    first 256 bytes of config space through 0xcf8, never MMCONFIG."""
+    rc, out = vm.guest.run(
+        "sh od -An -tx4 -j64 -N8 /sys/bus/pci/devices/0000:00:1f.0/config;"
+        " od -An -tx4 -j96 -N4 /sys/bus/pci/devices/0000:00:00.0/config", 30)
+    words = " ".join(out).split()
+    if rc != 0 or len(words) != 3:
+        raise Fail("[%s] reading the chipset from the guest: %s" % (vm.tag, out))
+    pmbase, acpi_cntl, pciexbar = (int(w, 16) for w in words)
+    return {"PMBASE": pmbase, "ACPI_CNTL": acpi_cntl & 0xff,
+            "PCIEXBAR": pciexbar}
+
+
+def chipset_restored(c):
+    """PM I/O space mapped (PMBASE set, ACPI_EN) and MMCONFIG enabled"""
+    return (c["PMBASE"] & 0xff80 != 0 and c["ACPI_CNTL"] & 0x80 != 0 and
+            c["PCIEXBAR"] & 1 != 0)
+
+
+def show_chipset(c):
+    return "PMBASE %#x ACPI_CNTL %#x PCIEXBAR %#x" % (
+        c["PMBASE"], c["ACPI_CNTL"], c["PCIEXBAR"])
+
+
 def boot(args, path):
     gpu_opts, root_port = "", False
     if path == "freeze":
@@ -496,8 +606,10 @@ def boot(args, path):
     else:
         variant = args.stock_variant
         fm = args.stock_freeze_mode if args.stock_freeze_mode != "absent" else None
-    tag = "%s/%s/%s%s" % (args.machine, args.kernel, path,
-                          "" if args.gpu == "virtio-gpu-pci" else "/" + args.gpu)
+    tag = "%s/%s/%s%s%s%s" % (args.machine, args.kernel, path,
+                              "" if args.gpu == "virtio-gpu-pci" else "/" + args.gpu,
+                              "+VGA" if args.vga else "",
+                              "" if args.firmware == "seabios" else "/" + args.firmware)
     vm = VM(args, variant, fm, tag, gpu_opts, root_port)
     d, out = info(vm)
     log("[%s] %s: virtio-gpu %s status=%s freeze_mode_negotiated=%s" %
@@ -590,6 +702,13 @@ def mode_e2e(args):
         results, passed = [], 0
         for n in range(1, args.cycles + 1):
             r = one_cycle(vm, tag, n, 10 * n, args, results)
+            if cycle_ok(r) and args.machine == "q35":
+                # the firmware's resume path restored the chipset
+                c = q35_chipset(vm)
+                if not chipset_restored(c):
+                    r["answered"] = False
+                    log("[%s] cycle %d: chipset NOT restored by the firmware: %s"
+                        % (tag, n, show_chipset(c)))
             if cycle_ok(r):
                 passed += 1
             else:
@@ -601,6 +720,15 @@ def mode_e2e(args):
         rts = [r["roundtrip"] for r in results]
         log("[%s] %d/%d cycles passed; wakeup->answer min %.2fs avg %.2fs max %.2fs" %
             (tag, passed, args.cycles, min(rts), sum(rts) / len(rts), max(rts)))
+        if args.machine == "q35":
+            log("[%s] chipset after the last resume: %s" % (tag, show_chipset(c)))
+        if args.firmware in SEABIOS:
+            # every wakeup went through SeaBIOS's S3 resume path
+            n = vm.firmware_log().count("Jump to resume vector")
+            log("[%s] SeaBIOS resumed the guest %d times" % (tag, n))
+            if n != args.cycles:
+                raise Fail("[%s] SeaBIOS jumped to the resume vector %d times "
+                           "in %d cycles" % (tag, n, args.cycles))
     finally:
         vm.close()
 
@@ -619,6 +747,51 @@ def mode_stock(args):
         log("[%s] stock path is broken as expected (display %s, redraw %s)" %
             (tag, "kept" if r["preserved"] else "lost",
              "ok" if r["redraw"] else "lost"))
+    finally:
+        vm.close()
+
+
+def mode_firmware_bug(args):
+    """Stock SeaBIOS on q35: the first S3 cycle works, the firmware leaves
+    the chipset as the wakeup reset left it, the second suspend never
+    reaches S3 (Linux's SLP_EN write goes to the unmapped PM I/O space and
+    it reads WAK_STS as set from there: suspend returns at once)."""
+    if args.machine != "q35" or args.firmware != "seabios-stock":
+        raise Fail("firmware-bug is stock SeaBIOS on q35 "
+                   "(--machine q35 --firmware seabios-stock)")
+    vm, d = boot(args, "freeze")
+    tag = vm.tag
+    try:
+        if d.get("freeze_mode_negotiated") != "1":
+            raise Fail("[%s] VIRTIO_F_FREEZE_MODE (bit 45) was not negotiated" % tag)
+        c = q35_chipset(vm)
+        log("[%s] chipset after boot: %s" % (tag, show_chipset(c)))
+        if not chipset_restored(c):
+            raise Fail("[%s] SeaBIOS did not set the chipset up at boot" % tag)
+        r = one_cycle(vm, tag, 1, 10, args, [])
+        if not cycle_ok(r):
+            raise Fail("[%s] the first S3 cycle failed: not the documented "
+                       "failure" % tag)
+        n = vm.firmware_log().count("Jump to resume vector")
+        if n != 1:
+            raise Fail("[%s] SeaBIOS jumped to the resume vector %d times" % (tag, n))
+        c = q35_chipset(vm)
+        log("[%s] chipset after the first resume: %s" % (tag, show_chipset(c)))
+        if chipset_restored(c):
+            raise Fail("[%s] stock SeaBIOS restored the chipset: the documented "
+                       "failure is gone (docs/guest.md, \"Firmware\")" % tag)
+        try:
+            s3_cycle(vm, args.s3_timeout)
+        except Fail as e:
+            if "suspend returned without entering S3" not in str(e):
+                raise
+            log("[%s] second suspend: returned without entering S3, as "
+                "documented" % tag)
+        else:
+            raise Fail("[%s] the second suspend reached S3 on stock SeaBIOS" % tag)
+        rc, out = vm.guest.run("ping", 30)
+        if rc != 0:
+            raise Fail("[%s] the guest no longer answers" % tag)
     finally:
         vm.close()
 
@@ -710,7 +883,8 @@ def mode_cmd(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mode", choices=("e2e", "stock", "demo", "bench", "cmd"),
+    ap.add_argument("--mode", choices=("e2e", "stock", "demo", "bench", "cmd",
+                                       "firmware-bug"),
                     default="e2e")
     ap.add_argument("--cmd", action="append", default=[],
                     help="cmd mode: guest command to run (repeatable)")
@@ -746,10 +920,16 @@ def main():
     ap.add_argument("--no-firmware-dirs", dest="firmware_dirs", action="store_false",
                     help="do not pass -L for optionrom/seabios/ipxe dirs")
     ap.add_argument("--keep", action="store_true", help="keep the run directory")
+    ap.add_argument("--firmware", choices=tuple(SEABIOS) + tuple(OVMF),
+                    default="seabios", help="firmware (see above)")
+    ap.add_argument("--vga", action="store_true",
+                    help="also q35's standard VGA, -device VGA (see above)")
     args = ap.parse_args()
     t0 = time.time()
-    what = "%s %s %s%s" % (args.mode, args.machine, args.kernel,
-                           "" if args.gpu == "virtio-gpu-pci" else " " + args.gpu)
+    what = "%s %s %s%s%s%s" % (args.mode, args.machine, args.kernel,
+                               "" if args.gpu == "virtio-gpu-pci" else " " + args.gpu,
+                               " +VGA" if args.vga else "",
+                               "" if args.firmware == "seabios" else " " + args.firmware)
     if args.gpu in GL_GPUS and "QTEST_XVFB_SCREEN" not in os.environ:
         if os.environ.get("S3_IN_XVFB"):
             log("FAIL: %s needs an Xvfb display with OpenGL and none started "
@@ -758,7 +938,8 @@ def main():
         return in_xvfb(sys.argv)
     try:
         {"e2e": mode_e2e, "stock": mode_stock, "demo": mode_demo,
-         "bench": mode_bench, "cmd": mode_cmd}[args.mode](args)
+         "bench": mode_bench, "cmd": mode_cmd,
+         "firmware-bug": mode_firmware_bug}[args.mode](args)
     except (Fail, QMPError, QEMUMachineError) as e:
         log("FAIL: %s (%s, %.0f s)" % (e, what, time.time() - t0))
         return 1

@@ -1,0 +1,90 @@
+#!/bin/bash
+# Build SeaBIOS's bios.bin and bios-256k.bin from Debian's seabios source
+# package with patches/seabios/ applied, as Debian builds them: with its
+# debian/rules targets, so with Debian's configurations of both.
+#
+#   build-seabios.sh OUTDIR
+#
+# OUTDIR gets bios.bin, bios-256k.bin, the unpacked and patched source
+# (OUTDIR/src) and the build log.  Nothing is done when the inputs (the
+# source package, the patches, this script) are unchanged.
+# scripts/link-firmware.sh links the images into the QEMU build tree, in
+# front of the stock ones from the seabios package (which stay in
+# /usr/share/seabios for the control runs).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+. "$here/seabios-version.sh"
+
+out=$(realpath -m "$1")
+dl=$top/downloads/seabios
+dsc=$dl/seabios_$SEABIOS_DEB_VERSION.dsc
+patchdir=$top/patches/seabios
+patches=$(grep -v '^#' "$patchdir/series" | grep -v '^[[:space:]]*$' || true)
+jobs=${JOBS:-2}
+
+verify() {
+    [ "$(sha256sum "$dsc" | cut -d' ' -f1)" = "$SEABIOS_DSC_SHA256" ]
+}
+
+if [ ! -f "$dsc" ] || ! verify; then
+    "$here/apt-sources.sh"
+    rm -rf "$dl"
+    mkdir -p "$dl"
+    echo "build-seabios: downloading Debian source package seabios $SEABIOS_DEB_VERSION"
+    (cd "$dl" && apt-get source -q --download-only "seabios=$SEABIOS_DEB_VERSION") \
+        > "$dl/download.log" 2>&1 || { cat "$dl/download.log" >&2; exit 1; }
+    if ! verify; then
+        echo "build-seabios: $dsc: sha256 mismatch (expected $SEABIOS_DSC_SHA256)" >&2
+        exit 1
+    fi
+fi
+
+key=$({ echo "$SEABIOS_DEB_VERSION $SEABIOS_DSC_SHA256 $SEABIOS_LOCAL_SUFFIX"
+        for p in $patches; do cat "$patchdir/$p"; done
+        cat "$0"; } | sha256sum | cut -d' ' -f1)
+if [ -f "$out/inputs" ] && [ "$(cat "$out/inputs")" = "$key" ] &&
+   [ -f "$out/bios.bin" ] && [ -f "$out/bios-256k.bin" ]; then
+    exit 0
+fi
+
+rm -rf "$out"
+mkdir -p "$out"
+src=$out/src
+# dpkg-source checks the tarballs against the .dsc and applies Debian's
+# own patches
+dpkg-source -q -x "$dsc" "$src" > "$out/unpack.log" 2>&1 ||
+    { cat "$out/unpack.log" >&2; exit 1; }
+rm -f "$out"/seabios_*.orig.tar.*
+cd "$src"
+subjects=()
+for p in $patches; do
+    # line offsets are fine (the patches are against upstream master),
+    # fuzz is not
+    patch -p1 -F0 -s --no-backup-if-mismatch < "$patchdir/$p"
+    subjects+=("$(awk '/^Subject: / { s = $0; sub(/^Subject: (\[[^]]*\] )?/, "", s); on = 1; next }
+                      on && /^[ \t]/ { sub(/^[ \t]+/, " "); s = s $0; next }
+                      on { print s; exit }' "$patchdir/$p")")
+done
+
+# A changelog entry of our own: the version (EXTRAVERSION, which the BIOS
+# prints first) says which build runs.
+{
+    printf 'seabios (%s%s) UNRELEASED; urgency=medium\n\n' \
+        "$SEABIOS_DEB_VERSION" "$SEABIOS_LOCAL_SUFFIX"
+    printf '  * Apply the freeze_mode project'"'"'s patches/seabios/:\n'
+    for s in "${subjects[@]}"; do
+        printf '    - %s\n' "$s"
+    done
+    printf '\n -- Freeze Mode Developers <freeze-mode@example.org>  %s\n\n' \
+        "$(dpkg-parsechangelog -SDate)"
+    cat debian/changelog
+} > debian/changelog.new
+mv debian/changelog.new debian/changelog
+
+echo "build-seabios: building bios.bin and bios-256k.bin (seabios $SEABIOS_DEB_VERSION$SEABIOS_LOCAL_SUFFIX, ${#subjects[@]} patch(es))"
+make -f debian/rules -j"$jobs" build/bios.bin build/bios-256k.bin \
+    > "$out/build.log" 2>&1 || { tail -40 "$out/build.log" >&2; exit 1; }
+cp build/bios.bin build/bios-256k.bin "$out/"
+echo "$key" > "$out/inputs"
+echo "build-seabios: $out/bios.bin, $out/bios-256k.bin"
