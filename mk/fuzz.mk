@@ -1,6 +1,6 @@
 # Coverage-guided fuzzing of freeze_mode (included from the top Makefile):
 # QEMU's own generic-fuzz target, libFuzzer, ASan and UBSan, clang from
-# Debian, on the generic-fuzz configs the series adds (patch 28).
+# Debian, on the generic-fuzz configs the series adds.
 #
 #   make fuzz                  FUZZ_TIME seconds (default 1800) of wall time
 #                              over FUZZ_CONFIGS, FUZZ_JOBS at a time
