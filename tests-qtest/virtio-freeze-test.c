@@ -1149,6 +1149,51 @@ static void test_rng_late_entropy(const void *data)
 }
 
 /*
+ * A virtio-balloon with its statistics queue, to which the driver gave
+ * its first statistics buffer: the device keeps it until it wants
+ * statistics.  Returns the buffer's address.
+ */
+static uint64_t fz_balloon_stats_start(FzMachine *m, FzBlk *b)
+{
+    struct virtio_balloon_stat stat = {
+        .tag = cpu_to_le16(VIRTIO_BALLOON_S_MEMFREE),
+        .val = cpu_to_le64(4096),
+    };
+    QVirtioDevice *vdev;
+    uint64_t addr;
+    uint32_t head;
+
+    fz_machine_start(m, "pc", "-device virtio-balloon-pci,id=balloon0,"
+                     "addr=%d.0,freeze_mode=on", FZ_BLK_SLOT);
+    fz_blk_find(b, m, FZ_BLK_SLOT);
+    vdev = &b->dev->vdev;
+    qvirtio_start_device(vdev);
+    g_assert(qvirtio_get_features(vdev) & (1ull << VIRTIO_BALLOON_F_STATS_VQ));
+    qvirtio_set_features(vdev, (1ull << VIRTIO_F_VERSION_1) |
+                               (1ull << VIRTIO_F_FREEZE_MODE) |
+                               (1ull << VIRTIO_BALLOON_F_STATS_VQ));
+    b->vq = qvirtqueue_setup(vdev, &m->alloc, 2);
+    qvirtio_set_driver_ok(vdev);
+
+    addr = guest_alloc(&m->alloc, sizeof(stat));
+    qtest_memwrite(m->qts, addr, &stat, sizeof(stat));
+    head = qvirtqueue_add(m->qts, b->vq, addr, sizeof(stat), false, false);
+    qvirtqueue_kick(m->qts, vdev, b->vq, head);
+    g_assert_cmpint(fz_used_idx(b), ==, 0);
+    return addr;
+}
+
+/* Ask for statistics every second, and let two seconds pass */
+static void fz_balloon_stats_poll(FzMachine *m)
+{
+    qtest_qmp_assert_success(m->qts, "{'execute': 'qom-set', 'arguments':"
+                             " {'path': '/machine/peripheral/balloon0',"
+                             "  'property': 'guest-stats-polling-interval',"
+                             "  'value': 1}}");
+    qtest_clock_step(m->qts, 2 * NANOSECONDS_PER_SECOND);
+}
+
+/*
  * virtio-balloon keeps the statistics buffer until it wants statistics.
  * FREEZE_S3 does not wait for it: the device gives it back unused and
  * takes it again on unfreeze, and the next stats poll returns it.
@@ -1157,32 +1202,8 @@ static void test_balloon_stats(const void *data)
 {
     FzMachine m;
     FzBlk b = { 0 };
-    QVirtioDevice *vdev;
-    struct virtio_balloon_stat stat = {
-        .tag = cpu_to_le16(VIRTIO_BALLOON_S_MEMFREE),
-        .val = cpu_to_le64(4096),
-    };
-    uint64_t addr;
+    uint64_t addr = fz_balloon_stats_start(&m, &b);
     uint32_t head;
-
-    fz_machine_start(&m, "pc", "-device virtio-balloon-pci,id=balloon0,"
-                     "addr=%d.0,freeze_mode=on", FZ_BLK_SLOT);
-    fz_blk_find(&b, &m, FZ_BLK_SLOT);
-    vdev = &b.dev->vdev;
-    qvirtio_start_device(vdev);
-    g_assert(qvirtio_get_features(vdev) & (1ull << VIRTIO_BALLOON_F_STATS_VQ));
-    qvirtio_set_features(vdev, (1ull << VIRTIO_F_VERSION_1) |
-                               (1ull << VIRTIO_F_FREEZE_MODE) |
-                               (1ull << VIRTIO_BALLOON_F_STATS_VQ));
-    b.vq = qvirtqueue_setup(vdev, &m.alloc, 2);
-    qvirtio_set_driver_ok(vdev);
-
-    /* The driver's first statistics buffer: the device keeps it */
-    addr = guest_alloc(&m.alloc, sizeof(stat));
-    qtest_memwrite(m.qts, addr, &stat, sizeof(stat));
-    head = qvirtqueue_add(m.qts, b.vq, addr, sizeof(stat), false, false);
-    qvirtqueue_kick(m.qts, vdev, b.vq, head);
-    g_assert_cmpint(fz_used_idx(&b), ==, 0);
 
     /* Freezing does not wait for it, and does not use it */
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
@@ -1190,11 +1211,7 @@ static void test_balloon_stats(const void *data)
     fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
 
     /* After unfreeze the device holds it again and returns it on a poll */
-    qtest_qmp_assert_success(m.qts, "{'execute': 'qom-set', 'arguments':"
-                             " {'path': '/machine/peripheral/balloon0',"
-                             "  'property': 'guest-stats-polling-interval',"
-                             "  'value': 1}}");
-    qtest_clock_step(m.qts, 2 * NANOSECONDS_PER_SECOND);
+    fz_balloon_stats_poll(&m);
     g_assert_cmpint(fz_used_idx(&b), ==, 1);
     g_assert(qvirtqueue_get_buf(m.qts, b.vq, &head, NULL));
 
@@ -1212,29 +1229,8 @@ static void test_balloon_refuse(const void *data)
 {
     FzMachine m;
     FzBlk b = { 0 };
-    QVirtioDevice *vdev;
-    struct virtio_balloon_stat stat = {
-        .tag = cpu_to_le16(VIRTIO_BALLOON_S_MEMFREE),
-        .val = cpu_to_le64(4096),
-    };
-    uint64_t addr;
-    uint32_t head;
+    uint64_t addr = fz_balloon_stats_start(&m, &b);
     uint16_t avail;
-
-    fz_machine_start(&m, "pc", "-device virtio-balloon-pci,id=balloon0,"
-                     "addr=%d.0,freeze_mode=on", FZ_BLK_SLOT);
-    fz_blk_find(&b, &m, FZ_BLK_SLOT);
-    vdev = &b.dev->vdev;
-    qvirtio_start_device(vdev);
-    qvirtio_set_features(vdev, (1ull << VIRTIO_F_VERSION_1) |
-                               (1ull << VIRTIO_F_FREEZE_MODE) |
-                               (1ull << VIRTIO_BALLOON_F_STATS_VQ));
-    b.vq = qvirtqueue_setup(vdev, &m.alloc, 2);
-    qvirtio_set_driver_ok(vdev);
-    addr = guest_alloc(&m.alloc, sizeof(stat));
-    qtest_memwrite(m.qts, addr, &stat, sizeof(stat));
-    head = qvirtqueue_add(m.qts, b.vq, addr, sizeof(stat), false, false);
-    qvirtqueue_kick(m.qts, vdev, b.vq, head);
 
     /* Refused: the driver corrupted the ring; restored afterwards */
     avail = qtest_readw(m.qts, b.vq->avail + 2);
@@ -1243,11 +1239,7 @@ static void test_balloon_refuse(const void *data)
     qtest_writew(m.qts, b.vq->avail + 2, avail);
 
     /* The device still holds the buffer: a poll returns it */
-    qtest_qmp_assert_success(m.qts, "{'execute': 'qom-set', 'arguments':"
-                             " {'path': '/machine/peripheral/balloon0',"
-                             "  'property': 'guest-stats-polling-interval',"
-                             "  'value': 1}}");
-    qtest_clock_step(m.qts, 2 * NANOSECONDS_PER_SECOND);
+    fz_balloon_stats_poll(&m);
     g_assert_cmpint(fz_used_idx(&b), ==, 1);
 
     guest_free(&m.alloc, addr);
