@@ -160,7 +160,7 @@ check-e2e-long:
 # Runs are machine:scenario pairs: E2E_DESKTOP_RUNS with E2E_DESKTOP_CYCLES
 # cycles, then the failure paths E2E_FAILPATH_RUNS with E2E_FAILPATH_CYCLES.
 E2E_DESKTOP_RUNS ?= q35:desktop pc:desktop
-E2E_FAILPATH_RUNS ?= q35:resize q35:lost pc:s2idle
+E2E_FAILPATH_RUNS ?= q35:resize q35:suspend pc:s2idle
 E2E_DESKTOP_CYCLES ?= 20
 E2E_FAILPATH_CYCLES ?= 3
 GUEST_DESKTOP_PY := /usr/bin/python3 $(GUEST_DIR)/run-desktop.py
