@@ -136,7 +136,10 @@ class DesktopVM:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def run(self, cmd, timeout=60, check=True):
-        rc, out = self.guest.run(cmd, timeout)
+        try:
+            rc, out = self.guest.run(cmd, timeout)
+        except Fail as e:
+            raise Fail("[%s] guest '%s': %s" % (self.tag, cmd, e)) from e
         if check and rc != 0:
             raise Fail("[%s] guest '%s' failed (rc %d): %s" %
                        (self.tag, cmd, rc, " | ".join(out)))
@@ -295,7 +298,10 @@ def run(args):
                            % (tag, n, s3.describe(before, after)))
             if want_path == "recovered":
                 vm.run("gpuwait", 60)
-            ok, _ = s3.draw(vm, step + 1)
+            try:
+                ok, _ = s3.draw(vm, step + 1)
+            except Fail as e:
+                raise Fail("[%s] cycle %d: redraw: %s" % (tag, n, e)) from e
             if not ok:
                 raise Fail("[%s] cycle %d: the redraw never reached the display"
                            % (tag, n))
