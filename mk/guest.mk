@@ -179,3 +179,11 @@ check-e2e-desktop: qemu deps-guest $(GUEST_DEPS_6.12)
 # check-e2e runs the desktop VM first: a prerequisite, so that this block
 # stays apart from check-e2e's own recipe.
 check-e2e: check-e2e-desktop
+
+# The 6.1 replacement modules refuse to load beside a stock virtio_ring
+# (patches/linux/6.1 patch 0004); run by check-e2e when it runs 6.1.
+.PHONY: check-mixed-modules
+check-mixed-modules: qemu deps-guest $(GUEST_DEPS_6.1)
+	@QEMU=$(GUEST_QEMU) $(GUEST_DIR)/check-mixed-modules.sh
+
+check-e2e: $(if $(filter 6.1,$(E2E_KERNELS)),check-mixed-modules)
