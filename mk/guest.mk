@@ -187,3 +187,14 @@ check-mixed-modules: qemu deps-guest $(GUEST_DEPS_6.1)
 	@QEMU=$(GUEST_QEMU) $(GUEST_DIR)/check-mixed-modules.sh
 
 check-e2e: $(if $(filter 6.1,$(E2E_KERNELS)),check-mixed-modules)
+
+# The desktop VM's resume of devices: freeze_mode, stock (every device
+# reset) and, on q35, upstream's No_Soft_Reset alternative.
+.PHONY: bench-s3-desktop
+bench-s3-desktop: qemu deps-guest $(GUEST_DEPS_6.12)
+	@set -e; for m in $(BENCH_MACHINES); do \
+		for p in freeze stock $$([ $$m = q35 ] && echo noreset); do \
+			QEMU=$(GUEST_QEMU) $(GUEST_DESKTOP_PY) --machine $$m \
+				--scenario bench-$$p --cycles $(BENCH_CYCLES); \
+		done; \
+	done

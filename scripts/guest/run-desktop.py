@@ -79,7 +79,15 @@ class DesktopVM:
         kept = [gpu, "virtio-blk-pci,drive=d0", "virtio-net-pci,netdev=n0",
                 "virtio-rng-pci,rng=rng0"]
         dev = []
-        if scenario == "suspend":
+        if scenario == "bench-stock":
+            for d in kept:
+                dev += ["-device", d]
+        elif scenario == "bench-noreset":
+            for i, d in enumerate(kept):
+                dev += ["-device", "pcie-root-port,id=rp%d,chassis=%d,slot=%d"
+                        % (i, i + 1, i + 1),
+                        "-device", d + ",bus=rp%d,x-pcie-pm-no-soft-reset=on" % i]
+        elif scenario == "suspend":
             for i, d in enumerate(kept):
                 dev += ["-device", "pcie-root-port,id=rp%d,chassis=%d,slot=%d"
                         % (i, i + 1, i + 1),
@@ -348,11 +356,36 @@ def run(args):
         vm.close()
 
 
+def bench(args):
+    """The guest's "resume of devices" time over N S3 cycles, no checks:
+    bench-freeze (freeze_mode), bench-stock (no property: every device
+    reset), bench-noreset (q35: PCIe root ports with No_Soft_Reset and no
+    freeze_mode: upstream's alternative)."""
+    vm = DesktopVM(args, args.scenario)
+    try:
+        rts, mss = [], []
+        for n in range(1, args.cycles + 1):
+            s3.clear_dmesg(vm)
+            rts.append(sleep_cycle(vm, n, args))
+            ms, _ = s3.guest_resume_ms(vm)
+            if ms is not None:
+                mss.append(ms)
+        log("bench %s %s: %d cycles, wakeup->answer avg %.3fs, guest resume of "
+            "devices avg %s ms (min %s, max %s)" % (
+                args.scenario, args.machine, len(rts), sum(rts) / len(rts),
+                "%.1f" % (sum(mss) / len(mss)) if mss else "?",
+                min(mss) if mss else "?", max(mss) if mss else "?"))
+    finally:
+        vm.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--machine", choices=("q35", "pc"), default="q35")
-    ap.add_argument("--scenario", choices=("desktop", "resize", "suspend", "s2idle"),
+    ap.add_argument("--scenario", choices=("desktop", "resize", "suspend", "s2idle",
+                                           "bench-freeze", "bench-stock",
+                                           "bench-noreset"),
                     default="desktop")
     ap.add_argument("--cycles", type=int, default=3)
     ap.add_argument("--boot-timeout", type=int, default=180)
@@ -366,7 +399,7 @@ def main():
     t0 = time.time()
     what = "desktop %s %s, %d cycles" % (args.scenario, args.machine, args.cycles)
     try:
-        run(args)
+        (bench if args.scenario.startswith("bench") else run)(args)
     except (Fail, QMPError, QEMUMachineError) as e:
         log("FAIL: %s (%s, %.0f s)" % (e, what, time.time() - t0))
         return 1
