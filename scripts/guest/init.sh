@@ -54,6 +54,14 @@ for v in /sys/class/vtconsole/vtcon*; do
     fi
 done
 
+# The desktop VM's commands (run-desktop.py), sourced when present.
+desktop=""
+if [ -f /etc/desktop.sh ]; then
+    . /etc/desktop.sh
+    desktop_setup
+    desktop=1
+fi
+
 [ -w /sys/power/mem_sleep ] && echo deep >/sys/power/mem_sleep 2>/dev/null
 # "PM: resume of devices complete after X msecs" needs pm_debug_messages.
 echo 1 >/sys/power/pm_debug_messages 2>/dev/null
@@ -106,7 +114,10 @@ run() {
         echo "mem_sleep=$(cat /sys/power/mem_sleep)"
         ;;
     sh) shift; sh -c "$*" ;;
-    *) echo "unknown command: $1"; return 2 ;;
+    *)
+        [ -z "$desktop" ] || { desktop_run "$@"; return; }
+        echo "unknown command: $1"; return 2
+        ;;
     esac
 }
 

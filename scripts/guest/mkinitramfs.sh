@@ -63,6 +63,7 @@ fi
 
 echo "$variant" >"$root/etc/variant"
 install -m 0755 "$here/init.sh" "$root/init"
+install -m 0644 "$here/desktop.sh" "$root/etc/desktop.sh"
 
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
     cpio --null -o -H newc --quiet) | gzip -1 >"$out.tmp"

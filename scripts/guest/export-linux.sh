@@ -1,0 +1,56 @@
+#!/bin/bash
+# Export the Linux 6.12 series from a kernel tree (commits pristine..HEAD)
+# into patches/linux/6.12/ as plain `git format-patch` files + series.
+#
+#   export-linux.sh [TREE]      default TREE: build/guest/linux-6.12
+#
+# The series is sent under the sender's own identity, as the QEMU series is:
+# every commit's author must be `git config user.name` / `user.email` of this
+# checkout, with a matching Signed-off-by.  An unset identity, or one of the
+# placeholders this project's scripts use for their own commits
+# (build@localhost, freeze-mode@example.org, ...), is refused: fix it with
+#   git config user.name "Your Name"; git config user.email you@your.domain
+# and re-author the commits (git rebase --exec 'git commit --amend
+# --no-edit --reset-author -s' pristine) before exporting.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+tree=${1:-$top/build/guest/linux-6.12}
+out=$top/patches/linux/6.12
+die() { echo "export-linux: $*" >&2; exit 1; }
+
+name=$(git -C "$top" config user.name || true)
+email=$(git -C "$top" config user.email || true)
+[ -n "$name" ] && [ -n "$email" ] ||
+    die "git user.name/user.email unset: the series carries the sender's identity"
+case "$email" in
+*@localhost | *@localhost.* | *@localdomain | *@example.com | *@example.org | \
+    *@example.net | build@* | freeze-mode@*)
+    die "placeholder identity <$email>: set your own git user.email" ;;
+esac
+case "$name" in
+build | "Freeze Mode Developers" | "freeze-mode project" | "Your Name")
+    die "placeholder identity \"$name\": set your own git user.name" ;;
+esac
+who="$name <$email>"
+
+[ -z "$(git -C "$tree" status --porcelain --untracked-files=no)" ] ||
+    die "$tree has uncommitted changes"
+n=0
+for c in $(git -C "$tree" rev-list --reverse pristine..HEAD); do
+    n=$((n + 1))
+    a=$(git -C "$tree" log -1 --format='%an <%ae>' "$c")
+    s=$(git -C "$tree" log -1 --format=%s "$c")
+    [ "$a" = "$who" ] || die "\"$s\" is authored by $a, not by $who"
+    git -C "$tree" log -1 --format=%B "$c" | grep -qxF "Signed-off-by: $who" ||
+        die "\"$s\" has no Signed-off-by: $who"
+done
+[ $n -gt 0 ] || die "no commits in pristine..HEAD of $tree"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+git -C "$tree" format-patch -q --no-signature -o "$tmp" pristine..HEAD
+rm -f "$out"/*.patch
+cp "$tmp"/*.patch "$out/"
+(cd "$out" && ls -1 [0-9]*.patch) >"$out/series"
+echo "export-linux: $n patches from $tree as $who -> $out"
