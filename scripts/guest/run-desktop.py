@@ -392,6 +392,9 @@ def main():
     ap.add_argument("--s3-timeout", type=int, default=60)
     ap.add_argument("--settle", type=float, default=1.0)
     ap.add_argument("--keep", action="store_true")
+    # run-s3.py's VM methods borrowed above read these of its options:
+    # the desktop VM has no second (std VGA) display
+    ap.set_defaults(vga=False)
     args = ap.parse_args()
     if args.scenario == "suspend" and args.machine != "q35":
         log("FAIL: the suspend scenario needs PCIe root ports (q35)")
