@@ -110,6 +110,9 @@ class DesktopVM:
                  "-append", "console=ttyS0 loglevel=6 mem_sleep_default=deep "
                  "no_console_suspend panic=-1",
                  "-global", s3reg, "-serial", "file:" + self.console] + dev
+        # the project's SeaBIOS, as run-s3.py's runs use it (-bios: the
+        # search path below would find the seabios package's first)
+        qargs += s3.VM.firmware_args(self, args)
         for d in (os.path.join(TOP, "build/obj/pc-bios/optionrom"),
                   os.path.join(TOP, "build/obj/qemu-bundle/usr/local/share/qemu"),
                   "/usr/share/seabios", "/usr/lib/ipxe/qemu"):
@@ -393,8 +396,9 @@ def main():
     ap.add_argument("--settle", type=float, default=1.0)
     ap.add_argument("--keep", action="store_true")
     # run-s3.py's VM methods borrowed above read these of its options:
-    # the desktop VM has no second (std VGA) display
-    ap.set_defaults(vga=False)
+    # the desktop VM has no second (std VGA) display, and boots the
+    # project's SeaBIOS
+    ap.set_defaults(vga=False, firmware="seabios")
     args = ap.parse_args()
     if args.scenario == "suspend" and args.machine != "q35":
         log("FAIL: the suspend scenario needs PCIe root ports (q35)")
