@@ -45,8 +45,8 @@ OWN_QTESTS := $(sort $(basename $(notdir $(wildcard $(TOP)/tests-qtest/*-test.c)
 NINJA_TARGETS := qemu-system-x86_64 qemu-img storage-daemon/qemu-storage-daemon \
 	tests/vhost-user-bridge tests/qtest/qos-test $(OWN_QTESTS:%=tests/qtest/%)
 
-SERIES_INPUTS := $(TOP)/patches/series $(wildcard $(TOP)/patches/*.patch) \
-	$(shell find $(TOP)/hw-virtio $(TOP)/tests-qtest -type f 2>/dev/null) \
+SERIES_INPUTS := $(TOP)/patches/series \
+	$(addprefix $(TOP)/patches/,$(shell sed -e 's/\#.*//' $(TOP)/patches/series)) \
 	$(TOP)/scripts/assemble.sh $(TOP)/scripts/prepare-qemu.sh
 
 NINJA ?= ninja
@@ -76,19 +76,19 @@ $(BUILD)/assembled.stamp: $(SERIES_INPUTS) | $(QEMU_INPUT) deps
 	@$(TOP)/scripts/assemble.sh $(QEMU_INPUT) $(QEMU_TREE)
 	@touch $@
 
-# $(call configure-tree,DIR,FLAGS-VARIABLE[,ROMS]): configure a build tree
-# of the assembled QEMU in DIR with the flags in FLAGS-VARIABLE, and again
-# whenever they change or the last configure failed: DIR/configure.flags
-# holds the flags of a configure that succeeded (scripts/series-lib.sh
-# reads build/obj's).
+# $(call configure-tree,DIR,FLAGS-VARIABLE[,ROMS[,SOURCE]]): configure a
+# build tree in DIR of the QEMU source in SOURCE (default: the assembled
+# tree) with the flags in FLAGS-VARIABLE, and again whenever they change
+# or the last configure failed: DIR/configure.flags holds the flags of a
+# configure that succeeded.
 # ROMS: the tree builds the x86 option ROMs, so configure must have found
 # a compiler for them.
 define configure-tree
-$(1)/configure.flags: FORCE | $(BUILD)/assembled.stamp
+$(1)/configure.flags: FORCE | $(BUILD)/assembled.stamp $(4)
 	@mkdir -p $(1)
 	@test -f $(1)/build.ninja && echo '$$($(2))' | cmp -s - $$@ || { \
 		echo "configure ($(notdir $(1))): $$($(2))"; \
-		rm -f $$@; cd $(1) && $(QEMU_TREE)/configure $$($(2)) \
+		rm -f $$@; cd $(1) && $(or $(4),$(QEMU_TREE))/configure $$($(2)) \
 			> $(BUILD)/configure-$(notdir $(1)).log 2>&1 || \
 		{ tail -30 $(BUILD)/configure-$(notdir $(1)).log; exit 1; }; \
 		$(if $(3),test -f $(1)/pc-bios/optionrom/config.mak || \

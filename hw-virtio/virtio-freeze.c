@@ -1,25 +1,31 @@
 /*
- * Virtio freeze_mode: freezing a device for guest system suspend (S3)
- * instead of resetting it.
+ * Stopping a virtio device in place: virtio 1.4 Device Suspend
+ * (VIRTIO_F_SUSPEND).
  *
- * The driver writes the mode it wants; the device stops fetching from
- * its virtqueues at once, lets every request it already took complete,
- * and only then acknowledges: until then the register reads the target
- * mode with the BUSY flag.  A transition that the driver could see as
- * BUSY ends with a configuration change notification.  While frozen the
- * device touches no virtqueue memory and raises no interrupt; driver
- * notifications and configuration changes are latched and served on
- * unfreeze.  This file is transport independent: a transport only maps
- * the register (virtio-pci: offset 64 of the common configuration).
+ * The driver sets the SUSPEND bit of device status.  The device stops
+ * fetching from its virtqueues at once, lets every request it already
+ * took complete, and only then presents SUSPEND = 1 with DRIVER_OK = 0.
+ * While suspended it touches no virtqueue memory and raises no
+ * interrupt; driver notifications and configuration changes are latched
+ * and served when the driver sets DRIVER_OK again, which resumes it.
+ * This file is transport independent: a transport routes device status
+ * reads and writes through virtio_freeze_status_read() and
+ * virtio_freeze_status_write().
  *
- * virtio 1.4's Device Suspend (VIRTIO_F_SUSPEND) is a second front end
- * of the same state machine: the driver sets the SUSPEND bit of device
- * status instead of writing a mode, the device moves to the internal
- * mode VIRTIO_FREEZE_MODE_SUSPEND exactly as it would to FREEZE_S3, and
- * device status presents SUSPEND = 1, DRIVER_OK = 0 once it is there.
- * Setting DRIVER_OK resumes it.  A device is never frozen and suspended
- * at once: each front end ignores requests while the other one holds
- * the device.
+ * The state machine is kept apart from the front ends: it moves the
+ * device between modes (running, suspended, frozen) and knows nothing of
+ * how the driver asked.
+ *
+ * freeze_mode (VIRTIO_F_FREEZE_MODE) is a second front end: the driver
+ * writes the mode it wants to a register (virtio-pci: offset 64 of the
+ * common configuration), FREEZE_S3 before guest S3 and UNFREEZE on
+ * resume, and the device moves to it exactly as it would to SUSPEND.
+ * Until it is there the register reads the target mode with the BUSY
+ * flag, and a transition that the driver could see as BUSY ends with a
+ * configuration change notification.  A device frozen for S3 is kept by
+ * the S3 wakeup reset (virtio_freeze_s3()).  A device is never frozen
+ * and suspended at once: each front end ignores requests while the
+ * other one holds the device.
  *
  * Copyright (c) 2026 The freeze-mode project authors
  *
@@ -36,6 +42,7 @@
 #include "hw/virtio/vhost.h"
 #include "trace.h"
 
+/* A value the driver may write to the freeze_mode register */
 static bool virtio_freeze_mode_valid(uint16_t val)
 {
     return val == VIRTIO_FREEZE_MODE_UNFREEZE ||
@@ -105,8 +112,8 @@ static bool virtio_freeze_requests_pending(VirtIODevice *vdev)
 }
 
 /*
- * Unfreeze: serve what was latched while the device was stopped.  A
- * frozen device did not write the notification suppression fields of its
+ * Resume: serve what was latched while the device was stopped.  A
+ * stopped device did not write the notification suppression fields of its
  * rings (virtio_queue_set_notification() only recorded what the device
  * wanted), so write them now.  With ioeventfd the notification is handed
  * to the queue's handler, which runs from the event loop.
@@ -194,8 +201,11 @@ static bool virtio_freeze_rings_valid(VirtIODevice *vdev, int *bad)
 
 /*
  * Complete the transition in progress if nothing holds it up.  @visible
- * says whether the driver may have read BUSY, in which case it is told
- * about the completion with a configuration change notification.
+ * says whether the driver may have read BUSY in freeze_mode, in which
+ * case it is told about the completion with a configuration change
+ * notification.  SUSPEND has none: the driver polls device status, and a
+ * suspended device sends no configuration change notification (one
+ * latched meanwhile is sent on resume, below).
  */
 static void virtio_freeze_try_complete(VirtIODevice *vdev, bool visible)
 {
@@ -208,11 +218,6 @@ static void virtio_freeze_try_complete(VirtIODevice *vdev, bool visible)
         trace_virtio_freeze_wait(vdev, mode);
         return;
     }
-    /*
-     * SUSPEND has no completion notification: the driver polls device
-     * status, and a suspended device sends no configuration change
-     * notification (a latched one is sent on resume, below).
-     */
     if (virtio_freeze_suspend_held(vdev)) {
         visible = false;
     }
@@ -268,20 +273,24 @@ bool virtio_freeze_check(VirtIODevice *vdev, Error **errp)
         error_setg(errp, "%s is not supported by device type %s", what,
                    object_get_typename(OBJECT(vdev)));
         error_append_hint(errp, "Only the device types listed in "
-                          "docs/system/devices/virtio-freeze-mode.rst keep "
-                          "their state while frozen.\n");
+                          "docs/system/devices/virtio-suspend.rst keep "
+                          "their state while stopped.\n");
         return false;
     }
     /*
      * A vhost, vhost-user or vDPA back-end runs the rings itself: QEMU can
-     * neither hold its requests nor keep it off the rings while frozen.
+     * neither hold its requests nor keep it off the rings while stopped.
      */
     if (vdev->vhost_started || (hdev && hdev->vhost_ops)) {
-        error_setg(errp, "%s is not supported by %s with a vhost back-end",
-                   what, object_get_typename(OBJECT(vdev)));
+        error_setg(errp, "%s is not supported by %s with a vhost "
+                   "back-end", what, object_get_typename(OBJECT(vdev)));
         return false;
     }
-    return !vdc->freeze_check || vdc->freeze_check(vdev, errp);
+    if (vdc->freeze_check && !vdc->freeze_check(vdev, errp)) {
+        error_prepend(errp, "%s is not supported: ", what);
+        return false;
+    }
+    return true;
 }
 
 /*
@@ -383,16 +392,19 @@ void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val)
         trace_virtio_freeze_ignored(vdev, val, "device needs reset");
         return;
     }
+    /*
+     * A refusal of FREEZE_S3 leaves the device running, as it was: the
+     * driver reads UNFREEZE back and resets the device for S3 instead.
+     */
     virtio_freeze_request(vdev, val);
 }
 
 /*
- * The device status front end (VIRTIO_F_SUSPEND).  Suspending, the
- * device presents SUSPEND = 1 with DRIVER_OK still set; suspended,
- * SUSPEND = 1 and DRIVER_OK = 0; resuming, SUSPEND = 1 and DRIVER_OK = 1
- * again until it runs.  vdev->status itself keeps DRIVER_OK: for the
- * device types and the rest of QEMU the device stays started, as a
- * frozen one does.
+ * The device status front end.  Suspending, the device presents
+ * SUSPEND = 1 with DRIVER_OK still set; suspended, SUSPEND = 1 and
+ * DRIVER_OK = 0; resuming, SUSPEND = 1 and DRIVER_OK = 1 again until it
+ * runs.  vdev->status itself keeps DRIVER_OK: for the device types and
+ * the rest of QEMU the device stays started.
  */
 uint8_t virtio_freeze_status_read(VirtIODevice *vdev)
 {
@@ -549,7 +561,7 @@ void virtio_freeze_cleanup(VirtIODevice *vdev)
     }
 }
 
-/* Migration: sent only when there is freeze state to send. */
+/* Migration: sent only when the device is stopped or has something latched */
 static bool virtio_freeze_vmstate_needed(void *opaque)
 {
     VirtIODevice *vdev = opaque;
@@ -567,17 +579,17 @@ static int virtio_freeze_post_load(void *opaque, int version_id)
         !virtio_freeze_state_valid(vdev->freeze.target) ||
         (suspend && (vdev->freeze.mode | vdev->freeze.target) &
                     VIRTIO_FREEZE_MODE_FREEZE_S3)) {
-        error_report("virtio: invalid freeze_mode 0x%x/0x%x in the "
+        error_report("virtio: invalid stopped state 0x%x/0x%x in the "
                      "migration stream", vdev->freeze.mode,
                      vdev->freeze.target);
         return -EINVAL;
     }
     /*
-     * The source had the device frozen, in transition or with something
-     * latched: that needs the feature negotiated, and a device here that
-     * can keep the contract.  What is only latched (a running device that
-     * has yet to serve it: bus mastering was off when it resumed) came
-     * from either front end.
+     * The source had the device suspended or frozen, in transition or
+     * with something latched (a running device that has yet to serve it:
+     * bus mastering was off when it resumed): that needs the feature
+     * negotiated, and a device here that can keep it.  What is only
+     * latched came from either front end.
      */
     if (virtio_freeze_stopped(vdev) ?
         !virtio_vdev_has_feature(vdev, suspend ? VIRTIO_F_SUSPEND
@@ -591,7 +603,7 @@ static int virtio_freeze_post_load(void *opaque, int version_id)
         return -EINVAL;
     }
     if (!virtio_freeze_check(vdev, &local_err)) {
-        error_reportf_err(local_err, "%s: cannot load freeze_mode state: ",
+        error_reportf_err(local_err, "%s: cannot load stopped state: ",
                           vdev->name);
         return -EINVAL;
     }
@@ -601,7 +613,7 @@ static int virtio_freeze_post_load(void *opaque, int version_id)
 }
 
 const VMStateDescription vmstate_virtio_freeze = {
-    .name = "virtio/freeze_mode",
+    .name = "virtio/stopped",
     .version_id = 1,
     .minimum_version_id = 1,
     .needed = virtio_freeze_vmstate_needed,

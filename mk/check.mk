@@ -5,7 +5,19 @@
 QTESTS_OWN := $(OWN_QTESTS:%=qtest-x86_64/%)
 QTESTS_UPSTREAM := qtest-x86_64/qos-test
 
-check: checkpatch check-qtest
+check: checkpatch check-view check-qtest
+
+# hw-virtio/ and tests-qtest/ show the files the series adds, as the
+# patches leave them: they must not differ from what the series produces.
+.PHONY: check-view
+check-view: $(BUILD)/assembled.stamp
+	@rm -rf $(BUILD)/view && mkdir -p $(BUILD)/view
+	@$(TOP)/scripts/series-view.sh $(QEMU_TREE) $(BUILD)/view
+	@diff -ru $(BUILD)/view/hw-virtio $(TOP)/hw-virtio && \
+	 diff -ru $(BUILD)/view/tests-qtest $(TOP)/tests-qtest || \
+	 { echo "check-view: hw-virtio/ or tests-qtest/ differ from the series:" \
+		"edit the patches (or build/qemu, then make export)"; exit 1; }
+	@echo "check-view: hw-virtio/ and tests-qtest/ match the series"
 
 check-qtest: qemu
 	@$(TOP)/scripts/run-qtests.sh $(QEMU_BUILD) $(QTESTS_OWN) $(QTESTS_UPSTREAM)
@@ -16,11 +28,25 @@ check-own: qemu
 checkpatch: $(BUILD)/assembled.stamp
 	@$(TOP)/scripts/checkpatch.sh $(QEMU_TREE)
 
-# V=2 for "[PATCH v2 ...]", PREFIX="PATCH" once it is no longer an RFC
+# The fixes, series A (SUSPEND) and series B (freeze_mode) as mailed,
+# signed by the sender (git config user.name/user.email); V=2 for
+# "[PATCH v2 ...]".  The subject prefix of a set is in patches/SET/prefix.
 V ?= 1
-PREFIX ?= RFC PATCH
 series: $(BUILD)/assembled.stamp
-	@$(TOP)/scripts/make-series.sh $(QEMU_TREE) $(SERIES_OUT) $(V) "$(PREFIX)"
+	@$(TOP)/scripts/make-series.sh $(QEMU_TREE) $(SERIES_OUT) $(V)
+
+# Every commit of the series built in build/bisect/{qemu,obj} (a worktree
+# of build/qemu and a build tree configured as build/obj, so that ccache
+# finds what the main build compiled), with the qtests it adds or
+# changes.  FIRST=N starts at the Nth commit.
+BISECT := $(BUILD)/bisect
+$(BISECT)/qemu: | $(BUILD)/assembled.stamp
+	@git -C $(QEMU_TREE) worktree prune
+	@git -C $(QEMU_TREE) worktree add -q --detach $@ prep
+$(eval $(call configure-tree,$(BISECT)/obj,QEMU_CONFIGURE_FLAGS,,$(BISECT)/qemu))
+.PHONY: bisect
+bisect: qemu $(BISECT)/obj/configure.flags
+	@$(TOP)/scripts/bisect-series.sh $(QEMU_TREE) $(BISECT)/qemu $(BISECT)/obj $(FIRST)
 
 # The SeaBIOS patches (patches/seabios/) for seabios@seabios.org;
 # SEABIOS_V=2 for "[PATCH v2]"
@@ -51,8 +77,12 @@ bench-freeze: qemu
 # frozen).  Builds the unpatched QEMU in build/bench.  Prints numbers.
 BENCH_REQUESTS ?= 1000
 .PHONY: bench-datapath
-bench-datapath: qemu deps-bench
-	@$(TOP)/scripts/bench-datapath.sh $(QEMU_TREE) $(QEMU_BUILD) $(BENCH_REQUESTS)
+$(BUILD)/bench/qemu: | $(BUILD)/assembled.stamp
+	@git -C $(QEMU_TREE) worktree prune
+	@git -C $(QEMU_TREE) worktree add -q --detach $@ prep
+$(eval $(call configure-tree,$(BUILD)/bench/obj,QEMU_CONFIGURE_FLAGS,,$(BUILD)/bench/qemu))
+bench-datapath: qemu deps-bench $(BUILD)/bench/obj/configure.flags
+	@$(TOP)/scripts/bench-datapath.sh $(QEMU_BUILD) $(BUILD)/bench/obj $(BENCH_REQUESTS)
 
 # Documentation: checkpatch, the series' rST pages, the virtio spec patch
 # against a virtio-spec checkout (CI passes ../shared/virtio-spec).

@@ -7,9 +7,7 @@
 #   tag qemu-10.0.2   the pristine release, as extracted
 #   tag prep          + the build preparation (scripts/prepare-qemu.sh):
 #                       not part of the series
-#   branch series     + one commit per entry of patches/series, with the
-#                       new files from hw-virtio/ and tests-qtest/ that the
-#                       entry names added in the same commit
+#   branch series     + one commit per line of patches/series (git am)
 # The commits are built in a scratch worktree and TREE is then moved to
 # them with a plain checkout, which rewrites only the files whose content
 # changed: an edit to one patch or one new file rebuilds incrementally.
@@ -17,7 +15,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/qemu-version.sh"
-. "$here/series-lib.sh"
 
 src=$(realpath "$1")
 tree=$(realpath -m "$2")
@@ -60,24 +57,15 @@ gw am --abort >/dev/null 2>&1 || true
 gw checkout -q -f --detach prep
 gw clean -q -fdx
 n=0
-while read -r patch newfiles; do
+unset GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_AUTHOR_DATE
+while read -r patch; do
     n=$((n + 1))
-    unset GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_AUTHOR_DATE
     if ! gw am -q --keep-cr --empty=keep --committer-date-is-author-date "$top/patches/$patch"; then
         echo "assemble: patches/$patch does not apply" >&2
         gw am --abort || true
         exit 1
     fi
-    if [ -n "$newfiles" ]; then
-        for f in $newfiles; do
-            d=$(repo_to_qemu_path "$f")
-            mkdir -p "$wt/$(dirname "$d")"
-            cp "$top/$f" "$wt/$d"
-            gw add -f "$d"
-        done
-        GIT_COMMITTER_DATE=$(gw log -1 --format=%aI) gw commit -q --amend --no-edit --no-verify
-    fi
-done < <(series_entries "$top/patches/series")
+done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/patches/series")
 
 new=$(gw rev-parse HEAD)
 cur=$(g rev-parse -q --verify HEAD 2>/dev/null || true)

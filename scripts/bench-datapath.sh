@@ -8,24 +8,20 @@
 # Only the device's own handlers are counted (callgrind --toggle-collect),
 # so the numbers do not depend on how often the main loop polls.
 #
-#   bench-datapath.sh TREE BUILD [REQUESTS]
+#   bench-datapath.sh BUILD UNPATCHED [REQUESTS]
 #
-# TREE is the assembled tree (build/qemu), BUILD its build directory
-# (build/obj, with the qtests built).  The unpatched QEMU is built in
-# build/bench/{qemu,obj}, a layout that lets ccache find the main build's
-# objects.  Prints a table; not a test.
+# BUILD is the series' build directory (build/obj, with the qtests
+# built), UNPATCHED a configured build directory of QEMU 10.0.2 as
+# released (make bench-datapath: build/bench/obj, of a worktree at tag
+# prep, a layout that lets ccache find the main build's objects).  Prints
+# a table; not a test.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(dirname "$here")
-tree=$(realpath "$1")
-build=$(realpath "$2")
+build=$(realpath "$1")
+obj=$(realpath "$2")
 n=${3:-1000}
-out=$top/build/bench
-obj=$out/obj
+out=$(dirname "$obj")
 
-. "$here/series-lib.sh"
-export PATH=/usr/lib/ccache:$PATH CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
-side_tree "$top" "$tree" "$out" prep
 echo "bench-datapath: building unpatched QEMU 10.0.2 in build/bench/obj"
 ninja -C "$obj" qemu-system-x86_64 > "$out/build.log" 2>&1
 "$here/link-firmware.sh" "$obj" > /dev/null

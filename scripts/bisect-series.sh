@@ -1,62 +1,54 @@
 #!/bin/bash
-# Build every commit of the assembled series and run the qtests that exist
-# at that commit: each patch must build and pass on its own.
+# Build every commit of the assembled series and run the qtests it adds
+# or changes: each patch must build and pass its own tests.  (make check
+# runs all of them on the whole series.)
 #
-#   bisect-series.sh TREE [FIRST]
+#   bisect-series.sh TREE WORKTREE OBJ [FIRST]
 #
-# TREE is the assembled tree (build/qemu, branch series).  The commits are
-# checked out one after the other in a worktree build/bisect/qemu and
-# built in build/bisect/obj, a layout that matches build/qemu + build/obj
-# so that ccache finds what the main build compiled.  FIRST (a number,
-# default 1) skips the commits before it.  Prints one line per commit and
-# exits non-zero at the first failure; the logs are in build/bisect/.
+# TREE is the assembled tree (build/qemu, branch series); WORKTREE a
+# worktree of it and OBJ its configured build directory (make bisect sets
+# up build/bisect/{qemu,obj}, a layout that lets ccache find what the main
+# build compiled).  FIRST (a number, default 1) skips the commits before
+# it.  Prints one line per commit and exits non-zero at the first
+# failure; the logs are in the directory of OBJ.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(dirname "$here")
 tree=$(realpath "$1")
-first=${2:-1}
-out=$top/build/bisect
-wt=$out/qemu
-obj=$out/obj
+wt=$(realpath "$2")
+obj=$(realpath "$3")
+first=${4:-1}
+out=$(dirname "$obj")
 
-. "$here/series-lib.sh"
-. "$here/xvfb-lib.sh"
-export PATH=/usr/lib/ccache:$PATH CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
-mkdir -p "$out"
-xvfb_start "$out"
-
-# The series' own qtests, as the Makefile finds them
-tests=$(cd "$top/tests-qtest" && ls -- *-test.c | sed 's/\.c$//')
 n=0
 for c in $(git -C "$tree" rev-list --reverse prep..series); do
     n=$((n + 1))
     [ "$n" -ge "$first" ] || continue
     subject=$(git -C "$tree" log -1 --format=%s "$c")
-    side_tree "$top" "$tree" "$out" "$c"
-    targets="qemu-system-x86_64"
-    present=""
-    for t in $tests; do
-        if [ -f "$wt/tests/qtest/$t.c" ]; then
-            targets="$targets tests/qtest/$t"
-            present="$present $t"
-        fi
-    done
+    git -C "$wt" checkout -q -f --detach "$c"
+    # The qtests this commit adds or changes, and qos-test if it changes
+    # an upstream qtest or libqos (built into qos-test)
+    tests=$(git -C "$tree" diff --name-only "$c^" "$c" -- \
+            'tests/qtest/*-test.c' | sed 's/\.c$//')
+    if git -C "$tree" diff --name-only --diff-filter=M "$c^" "$c" -- \
+            tests/qtest | grep -q .; then
+        tests="$tests tests/qtest/qos-test"
+    fi
     # shellcheck disable=SC2086
-    if ! ninja -C "$obj" $targets > "$out/$n.build.log" 2>&1; then
-        echo "bisect: $n $subject: BUILD FAILED (build/bisect/$n.build.log)"
+    if ! ninja -C "$obj" qemu-system-x86_64 $tests > "$out/$n.build.log" 2>&1; then
+        echo "bisect: $n $subject: BUILD FAILED ($out/$n.build.log)"
         exit 1
     fi
     "$here/link-firmware.sh" "$obj" > /dev/null
     result="built"
-    for t in $present; do
-        log=$out/$n.$t.log
+    for t in $tests; do
+        log=$out/$n.${t##*/}.log
         if ! (cd "$obj" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
-              QTEST_FREEZE_STEPS=2000 timeout 900 "tests/qtest/$t" --tap) \
+              QTEST_FREEZE_STEPS=2000 timeout 900 "$t" --tap) \
               > "$log" 2>&1 || grep -q '^not ok' "$log"; then
-            echo "bisect: $n $subject: $t FAILED (build/bisect/$n.$t.log)"
+            echo "bisect: $n $subject: $t FAILED ($log)"
             exit 1
         fi
-        result="$result, $t $(grep -c '^ok' "$log") ok"
+        result="$result, ${t##*/} $(grep -c '^ok' "$log") ok"
     done
     echo "bisect: $n $subject: $result"
 done

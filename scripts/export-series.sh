@@ -1,15 +1,15 @@
 #!/bin/bash
 # Export the series from the assembled tree back into the repository:
-# the commits prep..HEAD become patches/NNNN-*.patch and patches/series;
-# the files a commit adds under hw/virtio/, include/hw/virtio/, docs/ or
-# tests/qtest/ are written whole to hw-virtio/ and tests-qtest/ instead
-# of appearing in the patch (scripts/series-lib.sh has the mapping).
+# the commits prep..series become git format-patch files in patches/SET/,
+# listed in order in patches/series, and the view (hw-virtio/,
+# tests-qtest/) is written again (scripts/series-view.sh).  A commit goes
+# to the set of the patch of the same name in patches/series, a new one
+# to the set of the commit before it.
 #
 #   export-series.sh TREE
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-. "$here/series-lib.sh"
 tree=$(realpath "$1")
 g() { git -C "$tree" "$@"; }
 
@@ -18,46 +18,33 @@ if [ -n "$(g status --porcelain --untracked-files=no)" ]; then
     exit 1
 fi
 
+declare -A set_of=() count=()
+set=
+while read -r p; do
+    set_of[${p#*/[0-9][0-9][0-9][0-9]-}]=${p%%/*}
+    set=${set:-${p%%/*}}
+done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/patches/series")
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-series="$tmp/series"
-echo "# QEMU series: applied in this order onto QEMU 10.0.2 by scripts/assemble.sh." > "$series"
-echo "# Each line: a patch, then the new files (kept whole in this repo) that the" >> "$series"
-echo "# same commit adds." >> "$series"
-
-declare -A owner=()
-n=0
-for c in $(g rev-list --reverse prep..HEAD); do
-    n=$((n + 1))
-    new=()
-    excl=()
-    while read -r f; do
-        if r=$(qemu_to_repo_path "$f"); then
-            new+=("$r")
-            excl+=(":(exclude)$f")
-            owner[$f]=$n
-            mkdir -p "$tmp/files/$(dirname "$r")"
-            g show "$c:$f" > "$tmp/files/$r"
-        fi
-    done < <(g diff-tree --no-commit-id --name-only -r --diff-filter=A "$c")
-    # A later commit that edits a file kept whole would split its truth.
-    while read -r f; do
-        if [ -n "${owner[$f]:-}" ] && [ "${owner[$f]}" != "$n" ]; then
-            echo "export-series: commit $n edits $f, added whole by commit ${owner[$f]}:" >&2
-            echo "export-series: fold the change into that commit" >&2
-            exit 1
-        fi
-    done < <(g diff-tree --no-commit-id --name-only -r --diff-filter=M "$c")
-    name=$(g format-patch -1 "$c" --zero-commit --no-signature --no-numbered \
-           --start-number "$n" -o "$tmp/patches" -- . "${excl[@]}")
-    echo "$(basename "$name")${new[*]:+ ${new[*]}}" >> "$series"
+sed -n '/^#/p' "$top/patches/series" > "$tmp/series"
+for c in $(g rev-list --reverse prep..series); do
+    f=$(g format-patch -1 "$c" --zero-commit --no-signature --no-numbered \
+        -o "$tmp/one")
+    name=${f##*/0001-}
+    set=${set_of[$name]:-$set}
+    count[$set]=$((${count[$set]:-0} + 1))
+    mkdir -p "$tmp/$set"
+    mv "$f" "$tmp/$set/$(printf %04d "${count[$set]}")-$name"
+    echo "$set/$(printf %04d "${count[$set]}")-$name" >> "$tmp/series"
 done
 
-rm -f "$top"/patches/*.patch
-mkdir -p "$top/patches"
-cp "$tmp"/patches/*.patch "$top/patches/" 2>/dev/null || true
-cp "$series" "$top/patches/series"
-if [ -d "$tmp/files" ]; then
-    cp -r "$tmp/files/." "$top/"
-fi
-echo "export-series: $n patches exported to patches/"
+for s in "${!count[@]}"; do
+    mkdir -p "$top/patches/$s"
+    rm -f "$top/patches/$s"/*.patch
+    cp "$tmp/$s"/*.patch "$top/patches/$s/"
+done
+cp "$tmp/series" "$top/patches/series"
+"$here/series-view.sh" "$tree" "$top"
+echo "export-series: $(grep -vc '^#' "$top/patches/series") patches exported" \
+     "($(for s in "${!count[@]}"; do echo "$s ${count[$s]}"; done | sort | paste -sd, -))"

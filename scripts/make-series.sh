@@ -1,46 +1,130 @@
 #!/bin/bash
-# Write the upstream-format series: git format-patch of the assembled
-# commits (new files included) with a cover letter whose text is
-# patches/cover-letter.txt (first paragraph: the subject), addressed as
-# QEMU's .gitpublish does: To qemu-devel, Cc what scripts/get_maintainer.pl
-# says for the series.
+# Write the series as they are mailed, one directory per set of
+# patches/series (fixes/, suspend/, freeze-mode/): git format-patch of the
+# set's commits with the cover letter patches/SET/cover-letter.txt (first
+# paragraph: the subject), To qemu-devel and Cc what
+# scripts/get_maintainer.pl names.  From: and Signed-off-by: are the
+# sender's (git config user.name and user.email); an unset or placeholder
+# identity is refused.  A patch listed in patches/SET/security is left out
+# of the public set and written to security/ instead, addressed to the
+# QEMU security contact.
 #
-#   make-series.sh TREE OUTDIR [VERSION] [PREFIX]
+#   make-series.sh TREE OUTDIR [VERSION]
 #
-# VERSION (default 1) gives "[PATCH v2 ...]" from 2 on; PREFIX defaults to
-# "RFC PATCH".  The tree is also left ready for git-publish (the branch
-# description is the cover letter): cd TREE && git publish --base prep
+# VERSION (default 1) gives "[PATCH v2 ...]" from 2 on.  The subject
+# prefix of a set is the first line of patches/SET/prefix ("PATCH" if
+# there is none).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 tree=$(realpath "$1")
 out=$(realpath -m "$2")
 version=${3:-1}
-prefix=${4:-RFC PATCH}
+g() { git -C "$tree" "$@"; }
+
+name=$(git config user.name || true)
+email=$(git config user.email || true)
+if [ -z "$name" ] || [ -z "$email" ]; then
+    echo "series: set git config user.name and user.email: they sign the series" >&2
+    exit 1
+fi
+case "$email" in
+*@example.com | *@example.org | *@example.net | *@localhost | *@localhost.* | \
+freeze-mode@*)
+    echo "series: '$name <$email>' is a placeholder identity: set your own" >&2
+    exit 1 ;;
+esac
+sob="Signed-off-by: $name <$email>"
 
 rm -rf "$out"
-mkdir -p "$out/tmp"
-g() {
-    git -C "$tree" -c user.name="Freeze Mode Developers" \
-        -c user.email=freeze-mode@example.org "$@"
+mkdir -p "$out"
+mapfile -t patches < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/patches/series")
+mapfile -t commits < <(g rev-list --reverse prep..series)
+if [ "${#patches[@]}" != "${#commits[@]}" ]; then
+    echo "series: $tree does not hold patches/series: make first" >&2
+    exit 1
+fi
+
+# The commits again, by the sender: same trees, author and sign-off
+# replaced.
+parent=$(g rev-parse prep)
+declare -A signed=()
+for i in "${!commits[@]}"; do
+    c=${commits[$i]}
+    msg=$(g log -1 --format=%B "$c" | sed '/^Signed-off-by: /d')
+    parent=$(printf '%s\n%s\n' "$msg" "$sob" |
+        GIT_AUTHOR_NAME=$name GIT_AUTHOR_EMAIL=$email \
+        GIT_AUTHOR_DATE=$(g log -1 --format=%aD "$c") \
+        GIT_COMMITTER_NAME=$name GIT_COMMITTER_EMAIL=$email \
+        g commit-tree "$c^{tree}" -p "$parent")
+    signed[${patches[$i]}]=$parent
+done
+
+# One set: its commits on a branch whose description is the cover letter
+send_set() {
+    local set=$1 base=$2 tip=$3 n=$4 dir=$out/$1 prefix=PATCH cc addr
+    [ -f "$top/patches/$set/prefix" ] && prefix=$(head -n1 "$top/patches/$set/prefix")
+    g branch -f "send-$set" "$tip"
+    g config "branch.send-$set.description" "$(cat "$top/patches/$set/cover-letter.txt")"
+    mkdir -p "$dir/tmp"
+    g format-patch -q -o "$dir/tmp" "$base..send-$set"
+    cc=$(cd "$tree" && for p in "$dir"/tmp/*.patch; do
+            ./scripts/get_maintainer.pl --noroles --norolestats --nogit \
+                --nogit-fallback "$p" 2>/dev/null
+         done | grep -v '^qemu-devel@nongnu.org$' | sort -u)
+    rm -rf "$dir/tmp"
+    args=(--thread=shallow --subject-prefix="$prefix" --to=qemu-devel@nongnu.org)
+    [ "$n" -gt 1 ] && args+=(--cover-letter --cover-from-description=subject)
+    [ "$version" -gt 1 ] && args+=(--reroll-count="$version")
+    while IFS= read -r addr; do
+        [ -n "$addr" ] && args+=(--cc="$addr")
+    done <<< "$cc"
+    g format-patch -q "${args[@]}" -o "$dir" "$base..send-$set"
+    g branch -D -q "send-$set"
+    echo "series: $set: $(ls "$dir" | wc -l) files in $dir"
 }
-g config branch.series.description "$(cat "$top/patches/cover-letter.txt")"
 
-# Cc: the maintainers of what the series touches, as .gitpublish's cccmd
-g format-patch -q -o "$out/tmp" prep..series
-cc=$(cd "$tree" && for p in "$out"/tmp/*.patch; do
-        ./scripts/get_maintainer.pl --noroles --norolestats --nogit \
-            --nogit-fallback "$p" 2>/dev/null
-     done | grep -v '^qemu-devel@nongnu.org$' | sort -u)
-rm -rf "$out/tmp"
+# A patch for the security contact: alone, on the QEMU tree it applies to
+send_security() {
+    local p=$1 c=${signed[$1]}
+    mkdir -p "$out/security"
+    g format-patch -q -1 --subject-prefix=PATCH --to=qemu-security@nongnu.org \
+        -o "$out/security" "$c"
+    echo "series: security: ${p#*/} for qemu-security@nongnu.org (not public)"
+}
 
-args=(--cover-letter --cover-from-description=subject --thread=shallow
-      --subject-prefix="$prefix" --to=qemu-devel@nongnu.org)
-[ "$version" -gt 1 ] && args+=(--reroll-count="$version")
-while IFS= read -r addr; do
-    [ -n "$addr" ] && args+=(--cc="$addr")
-done <<< "$cc"
-g format-patch -q "${args[@]}" -o "$out" prep..series
-echo "series: $(ls "$out" | wc -l) files in $out, To: qemu-devel@nongnu.org"
-echo "$cc" | sed 's/^/  Cc: /'
-ls "$out" | sed 's/^/  /'
+# Walk patches/series set by set.  A security patch must come last in
+# its set: the public part of the set is then the commits before it.
+set=
+base=$(g rev-parse prep)
+last=$base
+tip=
+count=0
+secret=0
+flush() {
+    [ -n "$set" ] && [ "$count" -gt 0 ] && send_set "$set" "$base" "$tip" "$count"
+    return 0
+}
+for p in "${patches[@]}"; do
+    s=${p%%/*}
+    if [ "$s" != "$set" ]; then
+        flush
+        base=$last
+        set=$s
+        count=0
+        secret=0
+    fi
+    last=${signed[$p]}
+    if grep -qxF "${p#*/}" "$top/patches/$s/security" 2>/dev/null; then
+        send_security "$p"
+        secret=1
+        continue
+    fi
+    if [ "$secret" = 1 ]; then
+        echo "series: $p follows a security patch of its set: put that one last" >&2
+        exit 1
+    fi
+    tip=$last
+    count=$((count + 1))
+done
+flush

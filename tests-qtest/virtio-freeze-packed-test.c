@@ -48,7 +48,6 @@
 #include "libqos/pc-s3.h"
 #include "libqos/virtio-freeze.h"
 
-#define PK_SLOT                 4
 #define PK_RAM                  (64 * MiB)
 #define PK_QUEUE_SIZE           8
 #define PK_FEATURES             ((1ull << VIRTIO_F_VERSION_1) | \
@@ -65,9 +64,8 @@
                                  VIRTIO_CONFIG_S_DRIVER_OK)
 
 typedef struct Pk {
+    QVirtioMachine m;
     QTestState *qts;
-    QGuestAllocator alloc;
-    QPCIBus *bus;
     QVirtioPCIDevice *dev;
     QVirtQueuePacked *vq;
 } Pk;
@@ -80,36 +78,24 @@ typedef struct PkReq {
 
 static void pk_start(Pk *p)
 {
-    QPCIAddress addr = { .devfn = QPCI_DEVFN(PK_SLOT, 0) };
-
-    memset(p, 0, sizeof(*p));
-    p->qts = qtest_initf("-M pc -m 64M "
-                         "-blockdev driver=null-co,node-name=drv0,"
-                         "read-zeroes=on,size=1048576 "
-                         "-device virtio-blk-pci,id=blk0,drive=drv0,"
-                         "addr=%d.0,packed=on,freeze_mode=on,suspend=on",
-                         PK_SLOT);
-    pc_alloc_init(&p->alloc, p->qts, ALLOC_NO_FLAGS);
-    p->bus = qpci_new_pc(p->qts, &p->alloc);
-    p->dev = virtio_pci_new(p->bus, &addr);
-    g_assert_nonnull(p->dev);
-    qvirtio_pci_device_enable(p->dev);
+    qvirtio_machine_start(&p->m, "pc", "virtio-blk-pci,id=blk0,drive=drv0,"
+                          "packed=on,freeze_mode=on,suspend=on",
+                          "-blockdev driver=null-co,node-name=drv0,"
+                          "read-zeroes=on,size=1048576");
+    p->qts = p->m.qts;
+    p->dev = p->m.pci;
 
     g_assert_cmphex(qvirtio_freeze_negotiate(p->dev, PK_FEATURES), ==,
                     PK_FEATURES);
-    p->vq = qvirtqueue_packed_setup(p->dev, &p->alloc, 0, PK_QUEUE_SIZE);
+    p->vq = qvirtqueue_packed_setup(p->dev, &p->m.alloc, 0, PK_QUEUE_SIZE);
     qvirtio_set_driver_ok(&p->dev->vdev);
-    g_assert_cmphex(qvirtio_freeze_status(p->dev), ==, PK_DRIVER_OK);
+    g_assert_cmphex(qvirtio_pci_common_status(p->dev), ==, PK_DRIVER_OK);
 }
 
 static void pk_stop(Pk *p)
 {
-    qvirtqueue_packed_cleanup(p->vq, &p->alloc);
-    qvirtio_pci_device_disable(p->dev);
-    g_free(p->dev);
-    qpci_free_pc(p->bus);
-    alloc_destroy(&p->alloc);
-    qtest_quit(p->qts);
+    qvirtqueue_packed_cleanup(p->vq, &p->m.alloc);
+    qvirtio_machine_stop(&p->m);
 }
 
 /* Make a read of @sector available and notify the device */
@@ -120,7 +106,7 @@ static PkReq pk_read(Pk *p, uint64_t sector)
         .sector = cpu_to_le64(sector),
     };
     PkReq r = {
-        .addr = guest_alloc(&p->alloc, sizeof(hdr) + 512 + 1),
+        .addr = guest_alloc(&p->m.alloc, sizeof(hdr) + 512 + 1),
     };
     QVirtQueuePackedBuf bufs[] = {
         { r.addr, sizeof(hdr), false },
@@ -156,7 +142,7 @@ static void pk_check_done(Pk *p, PkReq *r)
     g_assert_cmpint(qtest_readb(p->qts, r->addr +
                                 sizeof(struct virtio_blk_outhdr) + 512),
                     ==, VIRTIO_BLK_S_OK);
-    guest_free(&p->alloc, r->addr);
+    guest_free(&p->m.alloc, r->addr);
 }
 
 /* Wait for the next used chain, stepping the virtual clock; it is @r */
@@ -170,7 +156,7 @@ static void pk_wait_done(Pk *p, PkReq *r)
         if (flags == qvirtqueue_packed_used_flags(p->vq->used_wrap)) {
             break;
         }
-        g_assert(g_get_monotonic_time() - start <= QVIRTIO_FREEZE_TIMEOUT_US);
+        g_assert(g_get_monotonic_time() - start <= QVIRTIO_MACHINE_TIMEOUT_US);
         qtest_clock_step(p->qts, 100 * 1000);
         g_usleep(100);
     }
@@ -225,7 +211,7 @@ static void pk_stop_begin(Pk *p, PkStop how)
         qpci_io_writeb(d->pdev, d->bar,
                        d->common_cfg_offset + VIRTIO_PCI_COMMON_STATUS,
                        PK_DRIVER_OK | VIRTIO_CONFIG_S_SUSPEND);
-        g_assert_cmphex(qvirtio_freeze_status(d), ==,
+        g_assert_cmphex(qvirtio_pci_common_status(d), ==,
                         PK_DRIVER_OK | VIRTIO_CONFIG_S_SUSPEND);
     } else {
         qvirtio_freeze_write(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
@@ -239,7 +225,7 @@ static void pk_stop_begin(Pk *p, PkStop how)
 static void pk_stop_wait(Pk *p, PkStop how)
 {
     if (how == PK_SUSPEND) {
-        g_assert_cmphex(qvirtio_freeze_suspend(p->dev, true), ==,
+        g_assert_cmphex(qvirtio_pci_suspend(p->dev, true), ==,
                         (PK_DRIVER_OK & ~VIRTIO_CONFIG_S_DRIVER_OK) |
                         VIRTIO_CONFIG_S_SUSPEND);
     } else {
@@ -251,13 +237,13 @@ static void pk_stop_wait(Pk *p, PkStop how)
 static void pk_resume(Pk *p, PkStop how)
 {
     if (how == PK_SUSPEND) {
-        g_assert_cmphex(qvirtio_freeze_suspend(p->dev, false), ==,
+        g_assert_cmphex(qvirtio_pci_suspend(p->dev, false), ==,
                         PK_DRIVER_OK);
     } else {
         g_assert_cmphex(qvirtio_freeze_set(p->dev,
                                            VIRTIO_PCI_FREEZE_MODE_UNFREEZE),
                         ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
-        g_assert_cmphex(qvirtio_freeze_status(p->dev), ==, PK_DRIVER_OK);
+        g_assert_cmphex(qvirtio_pci_common_status(p->dev), ==, PK_DRIVER_OK);
     }
 }
 
@@ -267,7 +253,7 @@ static void pk_resume(Pk *p, PkStop how)
  */
 static void pk_assert_untouched(Pk *p)
 {
-    g_autoptr(GByteArray) before = qvirtio_freeze_snapshot(p->qts, PK_RAM);
+    g_autoptr(GByteArray) before = qvirtio_mem_snapshot(p->qts, PK_RAM);
     g_autoptr(GByteArray) after = NULL;
     int i;
 
@@ -275,8 +261,8 @@ static void pk_assert_untouched(Pk *p)
         qtest_clock_step(p->qts, 100 * 1000 * 1000);
         g_usleep(1000);
     }
-    after = qvirtio_freeze_snapshot(p->qts, PK_RAM);
-    qvirtio_freeze_assert_same(before, after);
+    after = qvirtio_mem_snapshot(p->qts, PK_RAM);
+    qvirtio_mem_assert_same(before, after);
     pk_assert_nothing_used(p);
 }
 
@@ -323,8 +309,8 @@ static void test_stop(const void *data)
     pk_assert_untouched(&p);
 
     if (how == PK_FREEZE_S3_CYCLE) {
-        qtest_pc_s3_cycle(p.qts, p.bus, "pc", p.dev->pdev);
-        g_assert_cmphex(qvirtio_freeze_status(p.dev), ==, PK_DRIVER_OK);
+        qtest_pc_s3_cycle(p.qts, p.m.bus, "pc", p.dev->pdev);
+        g_assert_cmphex(qvirtio_pci_common_status(p.dev), ==, PK_DRIVER_OK);
         g_assert_cmphex(qvirtio_freeze_read(p.dev), ==,
                         VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
         pk_assert_untouched(&p);
@@ -338,7 +324,7 @@ static void test_stop(const void *data)
     for (i = 0; i < 2 * PK_QUEUE_SIZE; i++) {
         pk_request(&p, i);
     }
-    g_assert_cmphex(qvirtio_freeze_status(p.dev), ==, PK_DRIVER_OK);
+    g_assert_cmphex(qvirtio_pci_common_status(p.dev), ==, PK_DRIVER_OK);
     pk_stop(&p);
 }
 
@@ -406,7 +392,7 @@ static void test_corrupt_behind(void)
     for (i = 0; i < PK_QUEUE_SIZE; i++) {
         pk_request(&p, i);
     }
-    g_assert_cmphex(qvirtio_freeze_status(p.dev), ==, PK_DRIVER_OK);
+    g_assert_cmphex(qvirtio_pci_common_status(p.dev), ==, PK_DRIVER_OK);
     pk_stop(&p);
 }
 
@@ -457,17 +443,17 @@ static void test_corrupt_next(const void *data)
         qtest_clock_step(p.qts, 100 * 1000 * 1000);
         g_usleep(1000);
     }
-    status = qvirtio_freeze_status(p.dev);
+    status = qvirtio_pci_common_status(p.dev);
     g_assert_cmphex(status, ==, PK_DRIVER_OK | VIRTIO_CONFIG_S_NEEDS_RESET);
     g_assert_cmphex(qvirtio_freeze_read(p.dev), ==,
                     VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
     pk_assert_nothing_used(&p);
 
     /* The driver resets the device and starts again */
-    qvirtqueue_packed_cleanup(p.vq, &p.alloc);
+    qvirtqueue_packed_cleanup(p.vq, &p.m.alloc);
     g_assert_cmphex(qvirtio_freeze_negotiate(p.dev, PK_FEATURES), ==,
                     PK_FEATURES);
-    p.vq = qvirtqueue_packed_setup(p.dev, &p.alloc, 0, PK_QUEUE_SIZE);
+    p.vq = qvirtqueue_packed_setup(p.dev, &p.m.alloc, 0, PK_QUEUE_SIZE);
     qvirtio_set_driver_ok(&p.dev->vdev);
     waiting = pk_read(&p, 1);
     pk_wait_done(&p, &waiting);

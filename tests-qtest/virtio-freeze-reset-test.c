@@ -57,7 +57,6 @@
 #include "libqos/pc-s3.h"
 #include "libqos/virtio-freeze.h"
 
-#define FR_SLOT                 4
 #define FR_FEATURES             ((1ull << VIRTIO_F_VERSION_1) | \
                                  (1ull << VIRTIO_F_FREEZE_MODE) | \
                                  (1ull << VIRTIO_F_SUSPEND))
@@ -118,12 +117,8 @@ typedef struct FrCase {
 
 typedef struct Fr {
     const FrCase *c;
-    QTestState *qts;
-    QGuestAllocator alloc;
-    QPCIBus *bus;
-    QPCIDevice *port;
+    QVirtioMachine m;
     QPCISavedHeader port_hdr;
-    QVirtioPCIDevice *dev;
     QPCISavedHeader hdr;
     QVirtQueue *vq;
     uint8_t pm;                 /* the PM capability, 0 if none */
@@ -132,67 +127,42 @@ typedef struct Fr {
     uint8_t status;
     uint16_t mode;
     uint64_t features;
-    QVirtioFreezeQueue queue;
+    QVirtioPCICommonQueue queue;
     uint16_t used_idx;
     /* The read in flight of a BUSY device */
     uint32_t held_head;
     uint64_t held_req;
 } Fr;
 
-/* The function behind the root port: bus 1, device 0 */
-#define FR_PORT_DEVFN           QPCI_DEVFN(1 << 5, 0)
-
+/* The device again, after it was plugged anew */
 static void fr_find_device(Fr *f)
 {
     QPCIAddress addr = {
-        .devfn = f->c->topo->root_port ? FR_PORT_DEVFN
-                                       : QPCI_DEVFN(FR_SLOT, 0),
+        .devfn = f->c->topo->root_port ? QVIRTIO_MACHINE_PORT_DEVFN
+                                       : QPCI_DEVFN(QVIRTIO_MACHINE_SLOT, 0),
     };
 
-    f->dev = virtio_pci_new(f->bus, &addr);
-    g_assert_nonnull(f->dev);
-    qvirtio_pci_device_enable(f->dev);
-    f->pm = qpci_find_capability(f->dev->pdev, PCI_CAP_ID_PM, 0);
+    f->m.pci = virtio_pci_new(f->m.bus, &addr);
+    g_assert_nonnull(f->m.pci);
+    qvirtio_pci_device_enable(f->m.pci);
+    f->m.vdev = &f->m.pci->vdev;
 }
 
 static void fr_start(Fr *f, const FrCase *c)
 {
-    const FrTopology *t = c->topo;
-
     memset(f, 0, sizeof(*f));
     f->c = c;
-    if (t->root_port) {
-        f->qts = qtest_initf("-M q35 -m 64M "
-                             "-blockdev driver=null-co,node-name=drv0,"
-                             "read-zeroes=on,size=1048576 "
-                             "-device pcie-root-port,id=rp0,bus=pcie.0,"
-                             "chassis=1,addr=%d.0 "
-                             "-device virtio-blk-pci,id=blk0,bus=rp0,"
-                             "drive=drv0," FR_DEVICE_OPTS, FR_SLOT);
-    } else {
-        f->qts = qtest_initf("-M %s -m 64M "
-                             "-blockdev driver=null-co,node-name=drv0,"
-                             "read-zeroes=on,size=1048576 "
-                             "-device virtio-blk-pci,id=blk0,drive=drv0,"
-                             "addr=%d.0," FR_DEVICE_OPTS, t->machine,
-                             FR_SLOT);
-    }
-    pc_alloc_init(&f->alloc, f->qts, ALLOC_NO_FLAGS);
-    f->bus = qpci_new_pc(f->qts, &f->alloc);
-    if (t->root_port) {
-        /* Bus numbers, and a memory window (libqos maps it as "BAR 4") */
-        g_assert_cmpint(qpci_secondary_buses_init(f->bus), ==, 1);
-        f->port = qpci_device_find(f->bus, QPCI_DEVFN(FR_SLOT, 0));
-        g_assert_nonnull(f->port);
-        qpci_device_enable(f->port);
-        qpci_iomap(f->port, 4, NULL);
-    }
-    fr_find_device(f);
+    qvirtio_machine_start(&f->m, c->topo->name,
+                          "virtio-blk-pci,id=blk0,drive=drv0," FR_DEVICE_OPTS,
+                          "-blockdev driver=null-co,node-name=drv0,"
+                          "read-zeroes=on,size=1048576");
+    f->pm = qpci_find_capability(f->m.pci->pdev, PCI_CAP_ID_PM, 0);
 
-    if (t->root_port) {
+    if (c->topo->root_port) {
         /* PCI Express: PM, and No_Soft_Reset because of freeze_mode=on */
         g_assert_cmpint(f->pm, !=, 0);
-        g_assert_cmphex(qpci_config_readw(f->dev->pdev, f->pm + PCI_PM_CTRL),
+        g_assert_cmphex(qpci_config_readw(f->m.pci->pdev,
+                                          f->pm + PCI_PM_CTRL),
                         ==, PCI_PM_CTRL_NO_SOFT_RESET);
     } else {
         /* Conventional PCI on a root bus: no PM capability, no D3hot */
@@ -203,57 +173,52 @@ static void fr_start(Fr *f, const FrCase *c)
 static void fr_stop(Fr *f)
 {
     if (f->vq) {
-        qvirtqueue_cleanup(f->dev->vdev.bus, f->vq, &f->alloc);
+        qvirtqueue_cleanup(f->m.vdev->bus, f->vq, &f->m.alloc);
     }
-    qvirtio_pci_device_disable(f->dev);
-    g_free(f->dev);
-    g_free(f->port);
-    qpci_free_pc(f->bus);
-    alloc_destroy(&f->alloc);
-    qtest_quit(f->qts);
+    qvirtio_machine_stop(&f->m);
 }
 
 static uint16_t fr_used_idx(Fr *f)
 {
-    return qtest_readw(f->qts, f->vq->used + 2);
+    return qtest_readw(f->m.qts, f->vq->used + 2);
 }
 
 /* A one-sector read that completes */
 static void fr_request(Fr *f, uint64_t sector)
 {
     uint64_t req;
-    uint32_t head = qvirtio_freeze_blk_read(f->qts, &f->alloc,
-                                            &f->dev->vdev, f->vq, sector,
+    uint32_t head = qvirtio_blk_req_read(f->m.qts, &f->m.alloc,
+                                            &f->m.pci->vdev, f->vq, sector,
                                             &req);
 
-    qvirtio_freeze_blk_wait_done(f->qts, &f->alloc, f->vq, head, req);
+    qvirtio_blk_req_wait_done(f->m.qts, &f->m.alloc, f->vq, head, req);
 }
 
 /* Driver initialisation with both features, one queue, DRIVER_OK */
 static void fr_driver_init(Fr *f)
 {
-    g_assert_cmphex(qvirtio_freeze_negotiate(f->dev, FR_FEATURES), ==,
+    g_assert_cmphex(qvirtio_freeze_negotiate(f->m.pci, FR_FEATURES), ==,
                     FR_FEATURES);
-    f->vq = qvirtqueue_setup(&f->dev->vdev, &f->alloc, 0);
-    qvirtio_set_driver_ok(&f->dev->vdev);
+    f->vq = qvirtqueue_setup(&f->m.pci->vdev, &f->m.alloc, 0);
+    qvirtio_set_driver_ok(&f->m.pci->vdev);
 }
 
 static uint16_t fr_pmcsr(Fr *f)
 {
-    return f->pm ? qpci_config_readw(f->dev->pdev, f->pm + PCI_PM_CTRL) : 0;
+    return f->pm ? qpci_config_readw(f->m.pci->pdev, f->pm + PCI_PM_CTRL) : 0;
 }
 
 static void fr_set_power(Fr *f, uint8_t state)
 {
     g_assert_cmpint(f->pm, !=, 0);
-    qpci_config_writew(f->dev->pdev, f->pm + PCI_PM_CTRL, state);
+    qpci_config_writew(f->m.pci->pdev, f->pm + PCI_PM_CTRL, state);
     g_assert_cmphex(fr_pmcsr(f) & PCI_PM_CTRL_STATE_MASK, ==, state);
 }
 
 /* Bring the device to the state and power state of the case */
 static void fr_enter(Fr *f)
 {
-    QVirtioPCIDevice *d = f->dev;
+    QVirtioPCIDevice *d = f->m.pci;
 
     fr_driver_init(f);
     /* Some traffic first, so that the used index is not zero */
@@ -267,9 +232,9 @@ static void fr_enter(Fr *f)
          * One read per second: the first goes through, the second waits
          * for the virtual clock, which only the test moves
          */
-        qtest_qmp_assert_success(f->qts, FR_THROTTLE(1));
+        qtest_qmp_assert_success(f->m.qts, FR_THROTTLE(1));
         fr_request(f, 1);
-        f->held_head = qvirtio_freeze_blk_read(f->qts, &f->alloc, &d->vdev,
+        f->held_head = qvirtio_blk_req_read(f->m.qts, &f->m.alloc, &d->vdev,
                                                f->vq, 2, &f->held_req);
         qvirtio_freeze_write(d, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
         g_assert_cmphex(qvirtio_freeze_read(d), ==,
@@ -282,16 +247,16 @@ static void fr_enter(Fr *f)
                         ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
         break;
     case FR_SUSPENDED:
-        g_assert_cmphex(qvirtio_freeze_suspend(d, true), ==,
+        g_assert_cmphex(qvirtio_pci_suspend(d, true), ==,
                         VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
                         VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_SUSPEND);
         break;
     }
 
-    f->status = qvirtio_freeze_status(d);
+    f->status = qvirtio_pci_common_status(d);
     f->mode = qvirtio_freeze_read(d);
-    f->features = qvirtio_freeze_driver_features(d);
-    qvirtio_freeze_queue_read(d, 0, &f->queue);
+    f->features = qvirtio_pci_common_driver_features(d);
+    qvirtio_pci_common_queue_read(d, 0, &f->queue);
     g_assert_cmpint(f->queue.enable, ==, 1);
     g_assert_cmphex(f->queue.desc, ==, f->vq->desc);
     f->used_idx = fr_used_idx(f);
@@ -299,8 +264,8 @@ static void fr_enter(Fr *f)
 
     /* What a guest saves before it suspends, or that a reset loses */
     qpci_save_header(d->pdev, &f->hdr);
-    if (f->port) {
-        qpci_save_header(f->port, &f->port_hdr);
+    if (f->m.port) {
+        qpci_save_header(f->m.port, &f->port_hdr);
     }
     if (f->c->d3hot) {
         fr_set_power(f, 3);
@@ -313,20 +278,20 @@ static void fr_enter(Fr *f)
  */
 static void fr_restore(Fr *f)
 {
-    if (f->port) {
-        qpci_restore_header(f->port, &f->port_hdr);
+    if (f->m.port) {
+        qpci_restore_header(f->m.port, &f->port_hdr);
     }
     f->pmcsr = fr_pmcsr(f);
     if (f->pm) {
         /* The D3hot -> D0 transition of a resuming guest */
-        qpci_config_writew(f->dev->pdev, f->pm + PCI_PM_CTRL, 0);
+        qpci_config_writew(f->m.pci->pdev, f->pm + PCI_PM_CTRL, 0);
     }
-    qpci_restore_header(f->dev->pdev, &f->hdr);
+    qpci_restore_header(f->m.pci->pdev, &f->hdr);
 }
 
 static void fr_flr(Fr *f)
 {
-    QPCIDevice *pdev = f->dev->pdev;
+    QPCIDevice *pdev = f->m.pci->pdev;
     uint8_t exp = qpci_find_capability(pdev, PCI_CAP_ID_EXP, 0);
     uint16_t ctl;
 
@@ -355,16 +320,16 @@ static void fr_flr(Fr *f)
 
 static void fr_unplug_q35_root_port(Fr *f)
 {
-    QDict *rsp = qtest_qmp(f->qts,
+    QDict *rsp = qtest_qmp(f->m.qts,
         "{'execute': 'qom-get', 'arguments': {'path': "
         "'/machine/peripheral/rp0/rp0', 'property': 'acpi-pcihp-bsel'}}");
     int64_t bsel = qdict_get_int(rsp, "return");
 
     qobject_unref(rsp);
-    qtest_qmp_device_del_send(f->qts, "blk0");
-    qtest_outl(f->qts, FR_ICH9_PCIHP + FR_PCIHP_SEL, bsel);
-    qtest_outl(f->qts, FR_ICH9_PCIHP + FR_PCIHP_EJ, 1 << 0);
-    qtest_qmp_eventwait(f->qts, "DEVICE_DELETED");
+    qtest_qmp_device_del_send(f->m.qts, "blk0");
+    qtest_outl(f->m.qts, FR_ICH9_PCIHP + FR_PCIHP_SEL, bsel);
+    qtest_outl(f->m.qts, FR_ICH9_PCIHP + FR_PCIHP_EJ, 1 << 0);
+    qtest_qmp_eventwait(f->m.qts, "DEVICE_DELETED");
 }
 
 /*
@@ -377,29 +342,30 @@ static void fr_replug(Fr *f)
         fr_unplug_q35_root_port(f);
     } else {
         g_assert_cmpstr(f->c->topo->machine, ==, "pc");
-        qpci_unplug_acpi_device_test(f->qts, "blk0", FR_SLOT);
+        qpci_unplug_acpi_device_test(f->m.qts, "blk0", QVIRTIO_MACHINE_SLOT);
     }
-    g_assert_cmphex(qpci_config_readw(f->dev->pdev, PCI_VENDOR_ID), ==,
+    g_assert_cmphex(qpci_config_readw(f->m.pci->pdev, PCI_VENDOR_ID), ==,
                     0xffff);
     if (f->c->topo->root_port) {
-        qtest_qmp_device_add(f->qts, "virtio-blk-pci", "blk0",
+        qtest_qmp_device_add(f->m.qts, "virtio-blk-pci", "blk0",
                              "{'bus': 'rp0', 'drive': 'drv0',"
                              " 'freeze_mode': true, 'suspend': true}");
     } else {
-        qtest_qmp_device_add(f->qts, "virtio-blk-pci", "blk0",
+        qtest_qmp_device_add(f->m.qts, "virtio-blk-pci", "blk0",
                              "{'addr': %s, 'drive': 'drv0',"
                              " 'freeze_mode': true, 'suspend': true}",
-                             stringify(FR_SLOT) ".0");
+                             stringify(QVIRTIO_MACHINE_SLOT) ".0");
     }
     /* The driver's view of the old device goes with it */
-    g_free(f->dev);
+    g_free(f->m.pci);
     fr_find_device(f);
+    f->pm = qpci_find_capability(f->m.pci->pdev, PCI_CAP_ID_PM, 0);
 }
 
 /* Run the reset of the case; the device is ready for register access */
 static void fr_do_reset(Fr *f)
 {
-    QVirtioPCIDevice *d = f->dev;
+    QVirtioPCIDevice *d = f->m.pci;
 
     switch (f->c->reset) {
     case FR_DRIVER_RESET:
@@ -409,7 +375,7 @@ static void fr_do_reset(Fr *f)
              * the function to D0 first, which No_Soft_Reset says keeps it
              */
             fr_set_power(f, 0);
-            g_assert_cmphex(qvirtio_freeze_status(d), ==, f->status);
+            g_assert_cmphex(qvirtio_pci_common_status(d), ==, f->status);
             g_assert_cmphex(qvirtio_freeze_read(d), ==, f->mode);
         }
         qvirtio_reset(&d->vdev);
@@ -419,13 +385,13 @@ static void fr_do_reset(Fr *f)
         fr_flr(f);
         break;
     case FR_SYSTEM_RESET:
-        qtest_qmp_assert_success(f->qts, "{'execute': 'system_reset'}");
-        qtest_qmp_eventwait(f->qts, "RESET");
+        qtest_qmp_assert_success(f->m.qts, "{'execute': 'system_reset'}");
+        qtest_qmp_eventwait(f->m.qts, "RESET");
         fr_restore(f);
         break;
     case FR_S3:
-        qtest_pc_suspend_s3(f->qts, f->bus, f->c->topo->machine);
-        qtest_pc_wakeup(f->qts);
+        qtest_pc_suspend_s3(f->m.qts, f->m.bus, f->c->topo->machine);
+        qtest_pc_wakeup(f->m.qts);
         fr_restore(f);
         break;
     case FR_DEVICE_DEL:
@@ -446,13 +412,13 @@ static bool fr_expect_kept(const FrCase *c)
 
 static void fr_assert_kept(Fr *f)
 {
-    QVirtioPCIDevice *d = f->dev;
-    QVirtioFreezeQueue q;
+    QVirtioPCIDevice *d = f->m.pci;
+    QVirtioPCICommonQueue q;
 
-    g_assert_cmphex(qvirtio_freeze_status(d), ==, f->status);
+    g_assert_cmphex(qvirtio_pci_common_status(d), ==, f->status);
     g_assert_cmphex(qvirtio_freeze_read(d), ==, f->mode);
-    g_assert_cmphex(qvirtio_freeze_driver_features(d), ==, f->features);
-    qvirtio_freeze_queue_read(d, 0, &q);
+    g_assert_cmphex(qvirtio_pci_common_driver_features(d), ==, f->features);
+    qvirtio_pci_common_queue_read(d, 0, &q);
     g_assert_cmpint(q.size, ==, f->queue.size);
     g_assert_cmpint(q.enable, ==, 1);
     g_assert_cmphex(q.desc, ==, f->queue.desc);
@@ -462,13 +428,13 @@ static void fr_assert_kept(Fr *f)
 
 static void fr_assert_reset(Fr *f)
 {
-    QVirtioPCIDevice *d = f->dev;
-    QVirtioFreezeQueue q;
+    QVirtioPCIDevice *d = f->m.pci;
+    QVirtioPCICommonQueue q;
 
-    g_assert_cmphex(qvirtio_freeze_status(d), ==, 0);
+    g_assert_cmphex(qvirtio_pci_common_status(d), ==, 0);
     g_assert_cmphex(qvirtio_freeze_read(d), ==,
                     VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
-    qvirtio_freeze_queue_read(d, 0, &q);
+    qvirtio_pci_common_queue_read(d, 0, &q);
     g_assert_cmpint(q.enable, ==, 0);
     g_assert_cmphex(q.desc, ==, 0);
     g_assert_cmphex(q.avail, ==, 0);
@@ -486,7 +452,7 @@ static void fr_assert_reset(Fr *f)
 /* The driver takes up a device that kept its state, as on resume */
 static void fr_resume(Fr *f)
 {
-    QVirtioPCIDevice *d = f->dev;
+    QVirtioPCIDevice *d = f->m.pci;
     uint16_t used_idx = f->used_idx;
 
     switch (f->c->state) {
@@ -496,7 +462,7 @@ static void fr_resume(Fr *f)
         /* The read in flight completes, and then the freeze */
         g_assert_cmphex(qvirtio_freeze_wait(d), ==,
                         VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
-        qvirtio_freeze_blk_check_done(f->qts, &f->alloc, f->vq, f->held_head,
+        qvirtio_blk_req_check_done(f->m.qts, &f->m.alloc, f->vq, f->held_head,
                                       f->held_req);
         used_idx++;
         /* fall through */
@@ -505,14 +471,14 @@ static void fr_resume(Fr *f)
                         ==, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
         break;
     case FR_SUSPENDED:
-        qvirtio_freeze_suspend(d, false);
+        qvirtio_pci_suspend(d, false);
         break;
     }
-    g_assert_cmphex(qvirtio_freeze_status(d), ==,
+    g_assert_cmphex(qvirtio_pci_common_status(d), ==,
                     (f->status & ~VIRTIO_CONFIG_S_SUSPEND) |
                     VIRTIO_CONFIG_S_DRIVER_OK);
     /* No re-initialisation: the queue goes on where it was */
-    qtest_qmp_assert_success(f->qts, FR_THROTTLE(0));
+    qtest_qmp_assert_success(f->m.qts, FR_THROTTLE(0));
     fr_request(f, 3);
     g_assert_cmpint(fr_used_idx(f), ==, (uint16_t)(used_idx + 1));
 }
@@ -521,7 +487,7 @@ static void test_reset(const void *data)
 {
     const FrCase *c = data;
     bool kept = fr_expect_kept(c);
-    QVirtioFreezeQueue q;
+    QVirtioPCICommonQueue q;
     g_autofree char *pmcsr = NULL;
     Fr f;
 
@@ -529,15 +495,15 @@ static void test_reset(const void *data)
     fr_enter(&f);
     fr_do_reset(&f);
 
-    qvirtio_freeze_queue_read(f.dev, 0, &q);
+    qvirtio_pci_common_queue_read(f.m.pci, 0, &q);
     pmcsr = f.pm ? g_strdup_printf("0x%04x", f.pmcsr) : g_strdup("none");
     if (g_test_verbose()) {
         g_test_message("reset-matrix: %s %s %s %s -> status 0x%02x "
                        "freeze_mode 0x%04x pmcsr %s queue %s",
                        c->topo->name, fr_state_names[c->state],
                        c->d3hot ? "d3hot" : "d0", fr_reset_names[c->reset],
-                       qvirtio_freeze_status(f.dev),
-                       qvirtio_freeze_read(f.dev), pmcsr,
+                       qvirtio_pci_common_status(f.m.pci),
+                       qvirtio_freeze_read(f.m.pci), pmcsr,
                        q.enable && q.desc == f.queue.desc ? "kept" : "reset");
     }
 
@@ -548,16 +514,16 @@ static void test_reset(const void *data)
         fr_assert_reset(&f);
         if (f.vq) {
             /* Its rings went with the reset */
-            qvirtqueue_cleanup(f.dev->vdev.bus, f.vq, &f.alloc);
+            qvirtqueue_cleanup(f.m.pci->vdev.bus, f.vq, &f.m.alloc);
             f.vq = NULL;
         }
-        qtest_qmp_assert_success(f.qts, FR_THROTTLE(0));
+        qtest_qmp_assert_success(f.m.qts, FR_THROTTLE(0));
     }
 
     /* Either way the device works: a driver initialises it anew */
-    qvirtio_reset(&f.dev->vdev);
+    qvirtio_reset(&f.m.pci->vdev);
     if (f.vq) {
-        qvirtqueue_cleanup(f.dev->vdev.bus, f.vq, &f.alloc);
+        qvirtqueue_cleanup(f.m.pci->vdev.bus, f.vq, &f.m.alloc);
     }
     fr_driver_init(&f);
     fr_request(&f, 4);
@@ -567,10 +533,7 @@ static void test_reset(const void *data)
 
 static bool fr_applies(const FrTopology *t, bool d3hot, FrReset reset)
 {
-    if (!qtest_has_machine(t->machine)) {
-        return false;
-    }
-    if (t->root_port && !qtest_has_device("pcie-root-port")) {
+    if (!qvirtio_machine_has(t->name, "virtio-blk-pci")) {
         return false;
     }
     /* D3hot and FLR need the PM and PCI Express capabilities */

@@ -31,6 +31,7 @@
 #include "libqos/virtio-pci-modern.h"
 #include "libqos/pc-s3.h"
 #include "libqos/virtio-freeze.h"
+#include "migration/migration-qmp.h"
 
 /* Short names for the register values (standard-headers/linux/virtio_pci.h) */
 #define FREEZE_UNFREEZE         VIRTIO_PCI_FREEZE_MODE_UNFREEZE
@@ -41,7 +42,6 @@
 #define FZ_TIMEOUT_US                           (30 * 1000 * 1000)
 #define FZ_BLK_SLOT                             4
 #define FZ_BLK2_SLOT                            5
-#define FZ_ISR_QUEUE                            1
 #define FZ_ISR_CONFIG                           2
 
 /* ---- register access ------------------------------------------------ */
@@ -265,7 +265,7 @@ static void test_round_trip(void *obj, void *data, QGuestAllocator *alloc)
     fz_negotiate(d, true);
     vq = qvirtqueue_setup(vdev, alloc, 0);
     qvirtio_set_driver_ok(vdev);
-    status = qvirtio_freeze_status(d);
+    status = qvirtio_pci_common_status(d);
     gf = fz_driver_features_hi(d);
 
     /* Idle: acknowledged at once, no BUSY, no notification needed */
@@ -282,11 +282,11 @@ static void test_round_trip(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(fz_cfg_readw(d, VIRTIO_PCI_COMMON_MSIX), ==, vector);
     g_assert_cmphex(fz_driver_features_hi(d), ==, gf);
     g_assert_cmpint(fz_cfg_readw(d, VIRTIO_PCI_COMMON_Q_SIZE), ==, vq->size);
-    g_assert_cmphex(qvirtio_freeze_status(d), ==, status);
+    g_assert_cmphex(qvirtio_pci_common_status(d), ==, status);
     g_assert_cmphex(qvirtio_freeze_read(d), ==, FREEZE_S3);
 
     fz_expect_write(d, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
-    g_assert_cmphex(qvirtio_freeze_status(d), ==, status);
+    g_assert_cmphex(qvirtio_pci_common_status(d), ==, status);
     g_assert_cmphex(fz_driver_features_hi(d), ==, gf);
 
     /* And again: the cycle repeats */
@@ -306,7 +306,7 @@ static void test_driver_reset(void *obj, void *data, QGuestAllocator *alloc)
     fz_expect_write(d, FREEZE_S3, FREEZE_S3);
     qvirtio_reset(&d->vdev);
     g_assert_cmphex(qvirtio_freeze_read(d), ==, FREEZE_UNFREEZE);
-    g_assert_cmphex(qvirtio_freeze_status(d), ==, 0);
+    g_assert_cmphex(qvirtio_pci_common_status(d), ==, 0);
     /* The next driver starts from scratch */
     fz_negotiate(d, true);
     g_assert_cmphex(qvirtio_freeze_read(d), ==, FREEZE_UNFREEZE);
@@ -322,31 +322,24 @@ static void test_bus_master(void *obj, void *data, QGuestAllocator *alloc)
 
     fz_negotiate(d, true);
     qvirtio_set_driver_ok(&d->vdev);
-    status = qvirtio_freeze_status(d);
+    status = qvirtio_pci_common_status(d);
     g_assert(status & VIRTIO_CONFIG_S_DRIVER_OK);
 
     fz_expect_write(d, FREEZE_S3, FREEZE_S3);
     qpci_config_writew(d->pdev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
     qpci_config_writew(d->pdev, PCI_COMMAND, cmd);
-    g_assert_cmphex(qvirtio_freeze_status(d), ==, status);
+    g_assert_cmphex(qvirtio_pci_common_status(d), ==, status);
     fz_expect_write(d, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
 
     /* Unfrozen, the device behaves as it always did */
     qpci_config_writew(d->pdev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
     qpci_config_writew(d->pdev, PCI_COMMAND, cmd);
-    g_assert_cmphex(qvirtio_freeze_status(d), ==,
+    g_assert_cmphex(qvirtio_pci_common_status(d), ==,
                     status & ~VIRTIO_CONFIG_S_DRIVER_OK);
     qvirtio_reset(&d->vdev);
 }
 
 /* ---- virtio-blk machines for the cases that need a real request ----- */
-
-typedef struct FzMachine {
-    QTestState *qts;
-    QGuestAllocator alloc;
-    QPCIBus *bus;
-    const char *machine;
-} FzMachine;
 
 typedef struct FzBlk {
     QTestState *qts;
@@ -356,33 +349,7 @@ typedef struct FzBlk {
     QPCISavedHeader pci;
 } FzBlk;
 
-static void fz_machine_start(FzMachine *m, const char *machine,
-                             const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-
-static void fz_machine_start(FzMachine *m, const char *machine,
-                             const char *fmt, ...)
-{
-    va_list ap;
-    g_autofree char *args = NULL;
-
-    va_start(ap, fmt);
-    args = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-
-    m->machine = machine;
-    m->qts = qtest_initf("-M %s %s", machine, args);
-    pc_alloc_init(&m->alloc, m->qts, ALLOC_NO_FLAGS);
-    m->bus = qpci_new_pc(m->qts, &m->alloc);
-}
-
-static void fz_machine_stop(FzMachine *m)
-{
-    qpci_free_pc(m->bus);
-    alloc_destroy(&m->alloc);
-    qtest_quit(m->qts);
-}
-
-static void fz_blk_find(FzBlk *b, FzMachine *m, int slot)
+static void fz_blk_find(FzBlk *b, QVirtioMachine *m, int slot)
 {
     QPCIAddress addr = { .devfn = QPCI_DEVFN(slot, 0) };
 
@@ -396,7 +363,7 @@ static void fz_blk_find(FzBlk *b, FzMachine *m, int slot)
 }
 
 /* Driver initialisation: features, one request queue, DRIVER_OK */
-static void fz_blk_init(FzBlk *b, FzMachine *m, int slot, bool freeze)
+static void fz_blk_init(FzBlk *b, QVirtioMachine *m, int slot, bool freeze)
 {
     fz_blk_find(b, m, slot);
     fz_negotiate(b->dev, freeze);
@@ -409,7 +376,7 @@ static void fz_blk_init(FzBlk *b, FzMachine *m, int slot, bool freeze)
  * on vector 1, so that a test tells one notification from the other (the
  * ISR says 0x3 for a configuration change, queue bit included)
  */
-static void fz_blk_init_msix(FzBlk *b, FzMachine *m, int slot)
+static void fz_blk_init_msix(FzBlk *b, QVirtioMachine *m, int slot)
 {
     fz_blk_find(b, m, slot);
     qpci_msix_enable(b->dev->pdev);
@@ -457,14 +424,14 @@ static uint16_t fz_used_idx(FzBlk *b)
 /* Queue a one-sector read and kick; returns the head descriptor. */
 static uint32_t fz_blk_read(FzBlk *b, uint64_t sector, uint64_t *req)
 {
-    return qvirtio_freeze_blk_read(b->qts, b->alloc, &b->dev->vdev, b->vq,
+    return qvirtio_blk_req_read(b->qts, b->alloc, &b->dev->vdev, b->vq,
                                    sector, req);
 }
 
 /* The request completed, with VIRTIO_BLK_S_OK */
 static void fz_blk_check_done(FzBlk *b, uint32_t head, uint64_t req)
 {
-    qvirtio_freeze_blk_check_done(b->qts, b->alloc, b->vq, head, req);
+    qvirtio_blk_req_check_done(b->qts, b->alloc, b->vq, head, req);
 }
 
 static void fz_blk_wait_done(FzBlk *b, uint32_t head, uint64_t req)
@@ -497,23 +464,24 @@ static uint16_t fz_qmp_freeze_mode(QTestState *qts)
 static void test_async_freeze(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = qvirtio_freeze_drive_file();
-    FzMachine m;
+    const char *file = qvirtio_drive_file();
+    QVirtioMachine m;
     FzBlk b = { 0 };
     uint64_t req;
     uint32_t head;
     int i;
 
-    fz_machine_start(&m, machine,
-                     "-drive if=none,id=drv0,format=raw,file.driver=blkdebug,"
-                     "file.image.filename=%s "
-                     "-device virtio-blk-pci,id=blk0,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on", file, FZ_BLK_SLOT);
+    qvirtio_machine_start(&m, machine, NULL,
+                          "-drive if=none,id=drv0,format=raw,"
+                          "file.driver=blkdebug,"
+                          "file.image.filename=%s "
+                          "-device virtio-blk-pci,id=blk0,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on", file, FZ_BLK_SLOT);
     fz_blk_init_msix(&b, &m, FZ_BLK_SLOT);
     g_assert_cmphex(fz_qmp_freeze_mode(m.qts), ==, FREEZE_UNFREEZE);
 
     /* Hold the next read at the backend */
-    qvirtio_freeze_qemu_io(m.qts, "break read_aio held");
+    qvirtio_qemu_io(m.qts, "break read_aio held");
     head = fz_blk_read(&b, 0, &req);
 
     qvirtio_freeze_write(b.dev, FREEZE_S3);
@@ -530,7 +498,7 @@ static void test_async_freeze(const void *data)
     g_assert_false(fz_config_notified(&b));
 
     /* Completing the request completes the freeze, in that order */
-    qvirtio_freeze_qemu_io(m.qts, "resume held");
+    qvirtio_qemu_io(m.qts, "resume held");
     fz_wait_not_busy(b.dev);
     g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3);
     /*
@@ -547,8 +515,7 @@ static void test_async_freeze(const void *data)
     fz_blk_wait_done(&b, head, req);
 
     fz_blk_free(&b);
-    fz_machine_stop(&m);
-    unlink(file);
+    qvirtio_machine_stop(&m);
 }
 
 /* ---- while frozen: kicks and configuration changes are latched ------ */
@@ -556,16 +523,17 @@ static void test_async_freeze(const void *data)
 static void test_frozen_kick(const void *data)
 {
     const char *machine = data;
-    FzMachine m;
+    QVirtioMachine m;
     FzBlk b = { 0 };
     uint64_t req;
     uint32_t head;
     int i;
 
-    fz_machine_start(&m, machine,
-                     "-drive if=none,id=drv0,driver=null-co,read-zeroes=on,"
-                     "size=1M -device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on", FZ_BLK_SLOT);
+    qvirtio_machine_start(&m, machine, NULL,
+                          "-drive if=none,id=drv0,driver=null-co,"
+                          "read-zeroes=on,"
+                          "size=1M -device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on", FZ_BLK_SLOT);
     fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
     fz_isr(b.dev);
@@ -582,23 +550,23 @@ static void test_frozen_kick(const void *data)
     g_assert_cmphex(fz_isr(b.dev) & FZ_ISR_CONFIG, ==, 0);
 
     fz_blk_free(&b);
-    fz_machine_stop(&m);
+    qvirtio_machine_stop(&m);
 }
 
 static void test_frozen_config(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = qvirtio_freeze_drive_file();
-    FzMachine m;
+    const char *file = qvirtio_drive_file();
+    QVirtioMachine m;
     FzBlk b = { 0 };
     uint64_t capacity;
     uint8_t gen;
 
-    fz_machine_start(&m, machine,
-                     "-blockdev driver=file,filename=%s,node-name=drv0 "
-                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on",
-                     file, FZ_BLK_SLOT);
+    qvirtio_machine_start(&m, machine, NULL,
+                          "-blockdev driver=file,filename=%s,node-name=drv0 "
+                          "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on",
+                          file, FZ_BLK_SLOT);
     fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
     capacity = qvirtio_config_readq(&b.dev->vdev, 0);
     g_assert_cmpint(capacity, ==, 1024 * 1024 / 512);
@@ -632,8 +600,7 @@ static void test_frozen_config(const void *data)
     g_assert_cmpint(qvirtio_config_readq(&b.dev->vdev, 0), ==, 2 * capacity);
 
     fz_blk_free(&b);
-    fz_machine_stop(&m);
-    unlink(file);
+    qvirtio_machine_stop(&m);
 }
 
 /*
@@ -650,7 +617,7 @@ static void test_frozen_no_read(const void *data)
     const char *machine = data;
     g_autoptr(GByteArray) before = NULL;
     g_autoptr(GByteArray) after = NULL;
-    FzMachine m;
+    QVirtioMachine m;
     FzBlk b = { 0 };
     struct {
         uint64_t addr, len;
@@ -661,14 +628,14 @@ static void test_frozen_no_read(const void *data)
     uint8_t status;
     int i;
 
-    fz_machine_start(&m, machine,
-                     "-m 64M -drive if=none,id=drv0,driver=null-co,"
-                     "read-zeroes=on,size=1M -device virtio-blk-pci,"
-                     "drive=drv0,addr=%d.0,freeze_mode=on", FZ_BLK_SLOT);
+    qvirtio_machine_start(&m, machine, NULL,
+                          "-drive if=none,id=drv0,driver=null-co,"
+                          "read-zeroes=on,size=1M -device virtio-blk-pci,"
+                          "drive=drv0,addr=%d.0,freeze_mode=on", FZ_BLK_SLOT);
     fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
     head = fz_blk_read(&b, 0, &req);
     fz_blk_wait_done(&b, head, req);
-    status = qvirtio_freeze_status(b.dev);
+    status = qvirtio_pci_common_status(b.dev);
 
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
     head = fz_blk_read(&b, 1, &req);
@@ -686,14 +653,14 @@ static void test_frozen_no_read(const void *data)
         memset(junk, 0xff, area[i].len);
         qtest_memwrite(m.qts, area[i].addr, junk, area[i].len);
     }
-    before = qvirtio_freeze_snapshot(m.qts, 64 * 1024 * 1024);
+    before = qvirtio_mem_snapshot(m.qts, QVIRTIO_MACHINE_RAM);
     for (i = 0; i < 10; i++) {
         b.dev->vdev.bus->virtqueue_kick(&b.dev->vdev, b.vq);
         qtest_clock_step(m.qts, 1000 * 1000);
     }
-    after = qvirtio_freeze_snapshot(m.qts, 64 * 1024 * 1024);
-    qvirtio_freeze_assert_same(before, after);
-    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, status);
+    after = qvirtio_mem_snapshot(m.qts, QVIRTIO_MACHINE_RAM);
+    qvirtio_mem_assert_same(before, after);
+    g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==, status);
     for (i = 0; i < ARRAY_SIZE(area); i++) {
         qtest_memwrite(m.qts, area[i].addr, area[i].saved, area[i].len);
         g_free(area[i].saved);
@@ -701,10 +668,10 @@ static void test_frozen_no_read(const void *data)
 
     fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
     fz_blk_wait_done(&b, head, req);
-    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, status);
+    g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==, status);
 
     fz_blk_free(&b);
-    fz_machine_stop(&m);
+    qvirtio_machine_stop(&m);
 }
 
 /*
@@ -716,23 +683,24 @@ static void test_frozen_no_read(const void *data)
 static void test_refuse(const void *data)
 {
     const char *machine = data;
-    FzMachine m;
+    QVirtioMachine m;
     FzBlk b = { 0 };
     uint64_t req;
     uint32_t head;
     uint8_t status;
 
-    fz_machine_start(&m, machine,
-                     "-drive if=none,id=drv0,driver=null-co,read-zeroes=on,"
-                     "size=1M -device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on", FZ_BLK_SLOT);
+    qvirtio_machine_start(&m, machine, NULL,
+                          "-drive if=none,id=drv0,driver=null-co,"
+                          "read-zeroes=on,"
+                          "size=1M -device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on", FZ_BLK_SLOT);
     fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
-    status = qvirtio_freeze_status(b.dev);
+    status = qvirtio_pci_common_status(b.dev);
 
     /* Refused: the transition ends at once in the old mode */
-    qvirtio_freeze_corrupt_avail(b.qts, b.vq);
+    qvirtqueue_corrupt_avail(b.qts, b.vq);
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_UNFREEZE);
-    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, status);
+    g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==, status);
     qvirtio_reset(&b.dev->vdev);
     qvirtqueue_cleanup(b.dev->vdev.bus, b.vq, b.alloc);
 
@@ -744,9 +712,9 @@ static void test_refuse(const void *data)
     fz_blk_wait_done(&b, head, req);
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
     fz_isr(b.dev);
-    qvirtio_freeze_corrupt_avail(b.qts, b.vq);
+    qvirtqueue_corrupt_avail(b.qts, b.vq);
     fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
-    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==,
+    g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==,
                     status | VIRTIO_CONFIG_S_NEEDS_RESET);
     g_assert_cmphex(fz_isr(b.dev) & FZ_ISR_CONFIG, ==, FZ_ISR_CONFIG);
 
@@ -767,12 +735,12 @@ static void test_refuse(const void *data)
      */
     fz_cfg_writew(b.dev, VIRTIO_PCI_COMMON_Q_SELECT, 0);
     fz_cfg_writew(b.dev, VIRTIO_PCI_COMMON_Q_ENABLE, 0);
-    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==,
+    g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==,
                     status | VIRTIO_CONFIG_S_NEEDS_RESET);
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_UNFREEZE);
 
     fz_blk_free(&b);
-    fz_machine_stop(&m);
+    qvirtio_machine_stop(&m);
 }
 
 /* ---- S3: the wakeup reset keeps a frozen device --------------------- */
@@ -780,23 +748,25 @@ static void test_refuse(const void *data)
 static void test_s3(const void *data)
 {
     const char *machine = data;
-    FzMachine m;
+    QVirtioMachine m;
     FzBlk frozen = { 0 }, plain = { 0 };
     uint64_t req, desc, avail, used;
     uint16_t used_idx;
     uint32_t gf, head;
     uint8_t status;
 
-    fz_machine_start(&m, machine,
-                     "-drive if=none,id=drv0,driver=null-co,read-zeroes=on,"
-                     "size=1M "
-                     "-drive if=none,id=drv1,driver=null-co,read-zeroes=on,"
-                     "size=1M "
-                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on "
-                     "-device virtio-blk-pci,drive=drv1,addr=%d.0,"
-                     "freeze_mode=on",
-                     FZ_BLK_SLOT, FZ_BLK2_SLOT);
+    qvirtio_machine_start(&m, machine, NULL,
+                          "-drive if=none,id=drv0,driver=null-co,"
+                          "read-zeroes=on,"
+                          "size=1M "
+                          "-drive if=none,id=drv1,driver=null-co,"
+                          "read-zeroes=on,"
+                          "size=1M "
+                          "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on "
+                          "-device virtio-blk-pci,drive=drv1,addr=%d.0,"
+                          "freeze_mode=on",
+                          FZ_BLK_SLOT, FZ_BLK2_SLOT);
     fz_blk_init(&frozen, &m, FZ_BLK_SLOT, true);
     fz_blk_init(&plain, &m, FZ_BLK2_SLOT, true);
 
@@ -806,7 +776,7 @@ static void test_s3(const void *data)
     head = fz_blk_read(&plain, 0, &req);
     fz_blk_wait_done(&plain, head, req);
 
-    status = qvirtio_freeze_status(frozen.dev);
+    status = qvirtio_pci_common_status(frozen.dev);
     gf = fz_driver_features_hi(frozen.dev);
     used_idx = fz_used_idx(&frozen);
     fz_cfg_writew(frozen.dev, VIRTIO_PCI_COMMON_Q_SELECT, 0);
@@ -825,7 +795,7 @@ static void test_s3(const void *data)
 
     /* The frozen device kept everything */
     g_assert_cmphex(qvirtio_freeze_read(frozen.dev), ==, FREEZE_S3);
-    g_assert_cmphex(qvirtio_freeze_status(frozen.dev), ==, status);
+    g_assert_cmphex(qvirtio_pci_common_status(frozen.dev), ==, status);
     g_assert_cmphex(fz_driver_features_hi(frozen.dev), ==, gf);
     fz_cfg_writew(frozen.dev, VIRTIO_PCI_COMMON_Q_SELECT, 0);
     g_assert_cmphex(fz_cfg_readq(frozen.dev, VIRTIO_PCI_COMMON_Q_DESCLO),
@@ -838,7 +808,7 @@ static void test_s3(const void *data)
                     ==, 1);
 
     /* The device that was not frozen was reset, as before */
-    g_assert_cmphex(qvirtio_freeze_status(plain.dev), ==, 0);
+    g_assert_cmphex(qvirtio_pci_common_status(plain.dev), ==, 0);
     g_assert_cmphex(qvirtio_freeze_read(plain.dev), ==, FREEZE_UNFREEZE);
 
     /* Unfreeze: no re-initialisation, the queue goes on where it was */
@@ -850,21 +820,22 @@ static void test_s3(const void *data)
     fz_blk_free(&frozen);
     plain.vq = NULL;    /* its rings went with the reset */
     fz_blk_free(&plain);
-    fz_machine_stop(&m);
+    qvirtio_machine_stop(&m);
 }
 
 static void test_system_reset(const void *data)
 {
     const char *machine = data;
-    FzMachine m;
+    QVirtioMachine m;
     FzBlk b = { 0 };
 
-    fz_machine_start(&m, machine,
-                     "-drive if=none,id=drv0,driver=null-co,read-zeroes=on,"
-                     "size=1M "
-                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on",
-                     FZ_BLK_SLOT);
+    qvirtio_machine_start(&m, machine, NULL,
+                          "-drive if=none,id=drv0,driver=null-co,"
+                          "read-zeroes=on,"
+                          "size=1M "
+                          "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on",
+                          FZ_BLK_SLOT);
     fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
     qpci_save_header(b.dev->pdev, &b.pci);
@@ -873,11 +844,11 @@ static void test_system_reset(const void *data)
     qtest_qmp_eventwait(m.qts, "RESET");
     qpci_restore_header(b.dev->pdev, &b.pci);
     g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_UNFREEZE);
-    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, 0);
+    g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==, 0);
 
     b.vq = NULL;
     fz_blk_free(&b);
-    fz_machine_stop(&m);
+    qvirtio_machine_stop(&m);
 }
 
 /* ---- migration of a frozen device, and of one mid-transition -------- */
@@ -887,64 +858,61 @@ static void test_system_reset(const void *data)
  * migrate, and move @b over: the source's allocator still describes
  * guest memory.
  */
-static void fz_migrate_blk(FzBlk *b, FzMachine *src, FzMachine *dst,
-                           const char *file, const char *tmpdir)
+static void fz_migrate_blk(FzBlk *b, QVirtioMachine *src, QVirtioMachine *dst,
+                           const char *file)
 {
-    g_autofree char *uri = g_strdup_printf("unix:%s/mig", tmpdir);
+    g_autofree char *uri = g_strdup_printf("unix:%s/mig", qvirtio_tmp_dir());
 
-    fz_machine_start(dst, src->machine,
-                     "-drive if=none,id=drv0,format=raw,file=%s "
-                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on -incoming %s", file, FZ_BLK_SLOT, uri);
-    qvirtio_freeze_migrate(src->qts, dst->qts, uri);
+    qvirtio_machine_start(dst, src->machine, NULL,
+                          "-drive if=none,id=drv0,format=raw,file=%s "
+                          "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on -incoming %s", file, FZ_BLK_SLOT,
+                          uri);
+    migrate_qmp(src->qts, dst->qts, uri, NULL, "{}");
+    wait_for_migration_complete(src->qts);
+    qvirtio_machine_wait_incoming(dst->qts);
     b->qts = dst->qts;
     b->dev->pdev->bus = dst->bus;
 }
 
-static void fz_migration_end(FzBlk *b, FzMachine *src, FzMachine *dst,
-                             const char *file, const char *tmpdir)
+static void fz_migration_end(FzBlk *b, QVirtioMachine *src,
+                             QVirtioMachine *dst)
 {
-    g_autofree char *sock = g_strdup_printf("%s/mig", tmpdir);
-
     b->qts = src->qts;
     b->dev->pdev->bus = src->bus;
     fz_blk_free(b);
-    fz_machine_stop(dst);
-    fz_machine_stop(src);
-    unlink(sock);
-    rmdir(tmpdir);
-    unlink(file);
+    qvirtio_machine_stop(dst);
+    qvirtio_machine_stop(src);
 }
 
 static void test_migrate_frozen(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = qvirtio_freeze_drive_file();
-    g_autofree char *tmpdir = g_dir_make_tmp("qtest-freeze-XXXXXX", NULL);
-    FzMachine src, dst;
+    const char *file = qvirtio_drive_file();
+    QVirtioMachine src, dst;
     FzBlk b = { 0 };
     uint64_t req;
     uint32_t head, gf;
     uint16_t used_idx;
     uint8_t status;
 
-    fz_machine_start(&src, machine,
-                     "-drive if=none,id=drv0,format=raw,file=%s "
-                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on",
-                     file, FZ_BLK_SLOT);
+    qvirtio_machine_start(&src, machine, NULL,
+                          "-drive if=none,id=drv0,format=raw,file=%s "
+                          "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on",
+                          file, FZ_BLK_SLOT);
     fz_blk_init(&b, &src, FZ_BLK_SLOT, true);
     head = fz_blk_read(&b, 0, &req);
     fz_blk_wait_done(&b, head, req);
 
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
-    status = qvirtio_freeze_status(b.dev);
+    status = qvirtio_pci_common_status(b.dev);
     gf = fz_driver_features_hi(b.dev);
     used_idx = fz_used_idx(&b);
 
-    fz_migrate_blk(&b, &src, &dst, file, tmpdir);
+    fz_migrate_blk(&b, &src, &dst, file);
     g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3);
-    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, status);
+    g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==, status);
     g_assert_cmphex(fz_driver_features_hi(b.dev), ==, gf);
     g_assert_cmpint(fz_used_idx(&b), ==, used_idx);
 
@@ -952,7 +920,7 @@ static void test_migrate_frozen(const void *data)
     head = fz_blk_read(&b, 1, &req);
     fz_blk_wait_done(&b, head, req);
 
-    fz_migration_end(&b, &src, &dst, file, tmpdir);
+    fz_migration_end(&b, &src, &dst);
 }
 
 /*
@@ -965,40 +933,39 @@ static void test_migrate_frozen(const void *data)
 static void test_migrate_busy(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = qvirtio_freeze_drive_file();
-    g_autofree char *tmpdir = g_dir_make_tmp("qtest-freeze-XXXXXX", NULL);
+    const char *file = qvirtio_drive_file();
     g_autofree char *st = NULL;
-    FzMachine src, dst;
+    QVirtioMachine src, dst;
     FzBlk b = { 0 };
     uint64_t req;
     uint32_t head;
     uint8_t status;
 
-    fz_machine_start(&src, machine,
-                     "-drive if=none,id=drv0,format=raw,rerror=stop,"
-                     "file.driver=blkdebug,file.image.filename=%s,"
-                     "file.inject-error.0.event=read_aio,"
-                     "file.inject-error.0.sector=1,"
-                     "file.inject-error.0.once=on "
-                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on", file, FZ_BLK_SLOT);
+    qvirtio_machine_start(&src, machine, NULL,
+                          "-drive if=none,id=drv0,format=raw,rerror=stop,"
+                          "file.driver=blkdebug,file.image.filename=%s,"
+                          "file.inject-error.0.event=read_aio,"
+                          "file.inject-error.0.sector=1,"
+                          "file.inject-error.0.once=on "
+                          "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on", file, FZ_BLK_SLOT);
     fz_blk_init_msix(&b, &src, FZ_BLK_SLOT);
 
     head = fz_blk_read(&b, 1, &req);
     qtest_qmp_eventwait(src.qts, "STOP");
-    st = qvirtio_freeze_run_state(src.qts);
+    st = qvirtio_run_state(src.qts);
     g_assert_cmpstr(st, ==, "io-error");
 
     /* The failed request is still in flight: the freeze waits for it */
     qvirtio_freeze_write(b.dev, FREEZE_S3);
     g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
-    status = qvirtio_freeze_status(b.dev);
+    status = qvirtio_pci_common_status(b.dev);
     g_assert_false(fz_queue_notified(&b));
     g_assert_false(fz_config_notified(&b));
 
-    fz_migrate_blk(&b, &src, &dst, file, tmpdir);
+    fz_migrate_blk(&b, &src, &dst, file);
     g_free(st);
-    st = qvirtio_freeze_run_state(dst.qts);
+    st = qvirtio_run_state(dst.qts);
     g_assert_cmpstr(st, !=, "running");
     g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
     g_assert_cmpint(fz_used_idx(&b), ==, b.vq->last_used_idx);
@@ -1010,13 +977,13 @@ static void test_migrate_busy(const void *data)
     g_assert_true(fz_queue_notified(&b));
     g_assert_true(fz_config_notified(&b));
     fz_blk_check_done(&b, head, req);
-    g_assert_cmphex(qvirtio_freeze_status(b.dev), ==, status);
+    g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==, status);
 
     fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
     head = fz_blk_read(&b, 2, &req);
     fz_blk_wait_done(&b, head, req);
 
-    fz_migration_end(&b, &src, &dst, file, tmpdir);
+    fz_migration_end(&b, &src, &dst);
 }
 
 /*
@@ -1026,20 +993,20 @@ static void test_migrate_busy(const void *data)
  */
 static void fz_unplug_test(bool s3, bool busy)
 {
-    g_autofree char *file = qvirtio_freeze_drive_file();
+    const char *file = qvirtio_drive_file();
     g_autofree char *st = NULL;
-    FzMachine m;
+    QVirtioMachine m;
     FzBlk b = { 0 };
     uint64_t req;
 
-    fz_machine_start(&m, "pc",
-                     "-drive if=none,id=drv0,format=raw,rerror=stop,"
-                     "file.driver=blkdebug,file.image.filename=%s,"
-                     "file.inject-error.0.event=read_aio,"
-                     "file.inject-error.0.sector=1,"
-                     "file.inject-error.0.once=on "
-                     "-device virtio-blk-pci,id=blk0,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on", file, FZ_BLK_SLOT);
+    qvirtio_machine_start(&m, "pc", NULL,
+                          "-drive if=none,id=drv0,format=raw,rerror=stop,"
+                          "file.driver=blkdebug,file.image.filename=%s,"
+                          "file.inject-error.0.event=read_aio,"
+                          "file.inject-error.0.sector=1,"
+                          "file.inject-error.0.once=on "
+                          "-device virtio-blk-pci,id=blk0,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on", file, FZ_BLK_SLOT);
     fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
 
     if (busy) {
@@ -1062,13 +1029,12 @@ static void fz_unplug_test(bool s3, bool busy)
     if (busy) {
         qtest_qmp_assert_success(m.qts, "{'execute': 'cont'}");
     }
-    st = qvirtio_freeze_run_state(m.qts);
+    st = qvirtio_run_state(m.qts);
     g_assert_cmpstr(st, ==, "running");
     g_assert_cmphex(qpci_config_readw(b.dev->pdev, PCI_VENDOR_ID), ==, 0xffff);
 
     g_free(b.dev);
-    fz_machine_stop(&m);
-    unlink(file);
+    qvirtio_machine_stop(&m);
 }
 
 static void test_unplug_frozen(const void *data)
@@ -1095,21 +1061,21 @@ static void test_unplug_busy(const void *data)
  */
 static void test_rng_late_entropy(const void *data)
 {
-    g_autofree char *tmpdir = g_dir_make_tmp("freeze-rng-XXXXXX", NULL);
-    g_autofree char *path = g_strdup_printf("%s/egd.sock", tmpdir);
+    g_autofree char *path = g_strdup_printf("%s/egd.sock",
+                                            qvirtio_tmp_dir());
     static const uint8_t entropy[16] = { 0x5a };
     uint8_t hdr[2];
-    FzMachine m;
+    QVirtioMachine m;
     FzBlk b = { 0 };
     uint64_t addr;
     uint32_t head, len;
     int lfd, fd;
 
     lfd = qtest_socket_server(path);
-    fz_machine_start(&m, "pc", "-chardev socket,id=egd,path=%s "
-                     "-object rng-egd,id=rng0,chardev=egd "
-                     "-device virtio-rng-pci,rng=rng0,addr=%d.0,"
-                     "freeze_mode=on", path, FZ_BLK_SLOT);
+    qvirtio_machine_start(&m, "pc", NULL, "-chardev socket,id=egd,path=%s "
+                          "-object rng-egd,id=rng0,chardev=egd "
+                          "-device virtio-rng-pci,rng=rng0,addr=%d.0,"
+                          "freeze_mode=on", path, FZ_BLK_SLOT);
     fd = accept(lfd, NULL, NULL);
     g_assert_cmpint(fd, >=, 0);
     fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
@@ -1141,11 +1107,9 @@ static void test_rng_late_entropy(const void *data)
 
     close(fd);
     close(lfd);
-    unlink(path);
-    rmdir(tmpdir);
     guest_free(&m.alloc, addr);
     fz_blk_free(&b);
-    fz_machine_stop(&m);
+    qvirtio_machine_stop(&m);
 }
 
 /*
@@ -1153,7 +1117,7 @@ static void test_rng_late_entropy(const void *data)
  * its first statistics buffer: the device keeps it until it wants
  * statistics.  Returns the buffer's address.
  */
-static uint64_t fz_balloon_stats_start(FzMachine *m, FzBlk *b)
+static uint64_t fz_balloon_stats_start(QVirtioMachine *m, FzBlk *b)
 {
     struct virtio_balloon_stat stat = {
         .tag = cpu_to_le16(VIRTIO_BALLOON_S_MEMFREE),
@@ -1163,8 +1127,9 @@ static uint64_t fz_balloon_stats_start(FzMachine *m, FzBlk *b)
     uint64_t addr;
     uint32_t head;
 
-    fz_machine_start(m, "pc", "-device virtio-balloon-pci,id=balloon0,"
-                     "addr=%d.0,freeze_mode=on", FZ_BLK_SLOT);
+    qvirtio_machine_start(m, "pc", NULL,
+                          "-device virtio-balloon-pci,id=balloon0,"
+                          "addr=%d.0,freeze_mode=on", FZ_BLK_SLOT);
     fz_blk_find(b, m, FZ_BLK_SLOT);
     vdev = &b->dev->vdev;
     qvirtio_start_device(vdev);
@@ -1184,7 +1149,7 @@ static uint64_t fz_balloon_stats_start(FzMachine *m, FzBlk *b)
 }
 
 /* Ask for statistics every second, and let two seconds pass */
-static void fz_balloon_stats_poll(FzMachine *m)
+static void fz_balloon_stats_poll(QVirtioMachine *m)
 {
     qtest_qmp_assert_success(m->qts, "{'execute': 'qom-set', 'arguments':"
                              " {'path': '/machine/peripheral/balloon0',"
@@ -1200,7 +1165,7 @@ static void fz_balloon_stats_poll(FzMachine *m)
  */
 static void test_balloon_stats(const void *data)
 {
-    FzMachine m;
+    QVirtioMachine m;
     FzBlk b = { 0 };
     uint64_t addr = fz_balloon_stats_start(&m, &b);
     uint32_t head;
@@ -1217,7 +1182,7 @@ static void test_balloon_stats(const void *data)
 
     guest_free(&m.alloc, addr);
     fz_blk_free(&b);
-    fz_machine_stop(&m);
+    qvirtio_machine_stop(&m);
 }
 
 /*
@@ -1227,14 +1192,14 @@ static void test_balloon_stats(const void *data)
  */
 static void test_balloon_refuse(const void *data)
 {
-    FzMachine m;
+    QVirtioMachine m;
     FzBlk b = { 0 };
     uint64_t addr = fz_balloon_stats_start(&m, &b);
     uint16_t avail;
 
     /* Refused: the driver corrupted the ring; restored afterwards */
     avail = qtest_readw(m.qts, b.vq->avail + 2);
-    qvirtio_freeze_corrupt_avail(m.qts, b.vq);
+    qvirtqueue_corrupt_avail(m.qts, b.vq);
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_UNFREEZE);
     qtest_writew(m.qts, b.vq->avail + 2, avail);
 
@@ -1244,7 +1209,7 @@ static void test_balloon_refuse(const void *data)
 
     guest_free(&m.alloc, addr);
     fz_blk_free(&b);
-    fz_machine_stop(&m);
+    qvirtio_machine_stop(&m);
 }
 
 /*
@@ -1256,17 +1221,18 @@ static void test_balloon_refuse(const void *data)
 static void test_unfreeze_bus_master_off(const void *data)
 {
     const char *machine = data;
-    FzMachine m;
+    QVirtioMachine m;
     FzBlk b = { 0 };
     uint64_t req;
     uint32_t head;
     uint16_t cmd;
     int i;
 
-    fz_machine_start(&m, machine,
-                     "-drive if=none,id=drv0,driver=null-co,read-zeroes=on,"
-                     "size=1M -device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on", FZ_BLK_SLOT);
+    qvirtio_machine_start(&m, machine, NULL,
+                          "-drive if=none,id=drv0,driver=null-co,"
+                          "read-zeroes=on,"
+                          "size=1M -device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on", FZ_BLK_SLOT);
     fz_blk_init_msix(&b, &m, FZ_BLK_SLOT);
     cmd = qpci_config_readw(b.dev->pdev, PCI_COMMAND);
     head = fz_blk_read(&b, 0, &req);
@@ -1286,7 +1252,7 @@ static void test_unfreeze_bus_master_off(const void *data)
     qpci_config_writew(b.dev->pdev, PCI_COMMAND, cmd);
     fz_blk_wait_done(&b, head, req);
     g_assert_true(fz_queue_notified(&b));
-    g_assert(qvirtio_freeze_status(b.dev) & VIRTIO_CONFIG_S_DRIVER_OK);
+    g_assert(qvirtio_pci_common_status(b.dev) & VIRTIO_CONFIG_S_DRIVER_OK);
 
     /* And the next request goes through the usual notification path */
     head = fz_blk_read(&b, 2, &req);
@@ -1294,7 +1260,7 @@ static void test_unfreeze_bus_master_off(const void *data)
     g_assert_true(fz_queue_notified(&b));
 
     fz_blk_free(&b);
-    fz_machine_stop(&m);
+    qvirtio_machine_stop(&m);
 }
 
 /* ---- benchmark (GLib perf mode: -m perf) ---------------------------- */
@@ -1336,7 +1302,7 @@ static FzSample fz_time_suspend(QVirtioPCIDevice *d, bool stop)
 {
     const uint8_t mask = VIRTIO_CONFIG_S_SUSPEND | VIRTIO_CONFIG_S_DRIVER_OK;
     uint8_t want = stop ? VIRTIO_CONFIG_S_SUSPEND : VIRTIO_CONFIG_S_DRIVER_OK;
-    uint8_t status = qvirtio_freeze_status(d);
+    uint8_t status = qvirtio_pci_common_status(d);
     gint64 start = g_get_monotonic_time();
     FzSample r;
 
@@ -1345,7 +1311,7 @@ static FzSample fz_time_suspend(QVirtioPCIDevice *d, bool stop)
                    status | (stop ? VIRTIO_CONFIG_S_SUSPEND
                                   : VIRTIO_CONFIG_S_DRIVER_OK));
     r.polls = 1;
-    while ((qvirtio_freeze_status(d) & mask) != want) {
+    while ((qvirtio_pci_common_status(d) & mask) != want) {
         r.polls++;
     }
     r.us = g_get_monotonic_time() - start;
@@ -1421,14 +1387,16 @@ static void fz_bench_runs(FzBlk *b, FzSample (*time)(QVirtioPCIDevice *,
  */
 static void bench_handshake(const void *data)
 {
-    FzMachine m;
+    QVirtioMachine m;
     FzBlk b = { 0 };
 
-    fz_machine_start(&m, "pc",
-                     "-drive if=none,id=drv0,driver=null-aio,read-zeroes=on,"
-                     "size=1048576,latency-ns=1000000 "
-                     "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                     "freeze_mode=on,suspend=on,queue-size=256", FZ_BLK_SLOT);
+    qvirtio_machine_start(&m, "pc", NULL,
+                          "-drive if=none,id=drv0,driver=null-aio,"
+                          "read-zeroes=on,"
+                          "size=1048576,latency-ns=1000000 "
+                          "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on,suspend=on,"
+                          "queue-size=256", FZ_BLK_SLOT);
     fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
     fz_bench_runs(&b, fz_time_transition, "FREEZE_S3", "UNFREEZE");
 
@@ -1440,7 +1408,7 @@ static void bench_handshake(const void *data)
     fz_bench_runs(&b, fz_time_suspend, "SUSPEND", "RESUME");
 
     fz_blk_free(&b);
-    fz_machine_stop(&m);
+    qvirtio_machine_stop(&m);
 }
 
 /*
@@ -1457,22 +1425,23 @@ static void bench_datapath(const void *data)
     bool on = g_getenv("QTEST_FREEZE_BENCH_ON");
     const char *env_n = g_getenv("QTEST_FREEZE_BENCH_REQUESTS");
     int n = env_n ? atoi(env_n) : 1000;
-    FzMachine m;
+    QVirtioMachine m;
     FzBlk b = { 0 };
     int i, sv[2] = { -1, -1 };
 
     if (g_str_equal(dev, "blk")) {
-        fz_machine_start(&m, "pc",
-                         "-drive if=none,id=drv0,driver=null-co,"
-                         "read-zeroes=on,size=1M -device virtio-blk-pci,"
-                         "drive=drv0,addr=%d.0%s", FZ_BLK_SLOT,
-                         on ? ",freeze_mode=on" : "");
+        qvirtio_machine_start(&m, "pc", NULL,
+                              "-drive if=none,id=drv0,driver=null-co,"
+                              "read-zeroes=on,size=1M -device virtio-blk-pci,"
+                              "drive=drv0,addr=%d.0%s", FZ_BLK_SLOT,
+                              on ? ",freeze_mode=on" : "");
     } else {
         g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
-        fz_machine_start(&m, "pc",
-                         "-netdev socket,fd=%d,id=n0 -device virtio-net-pci,"
-                         "netdev=n0,addr=%d.0%s", sv[1], FZ_BLK_SLOT,
-                         on ? ",freeze_mode=on" : "");
+        qvirtio_machine_start(&m, "pc", NULL,
+                              "-netdev socket,fd=%d,id=n0 -device "
+                              "virtio-net-pci,"
+                              "netdev=n0,addr=%d.0%s", sv[1], FZ_BLK_SLOT,
+                              on ? ",freeze_mode=on" : "");
     }
     /* virtio-net: queue 1 is the transmit queue */
     fz_blk_find(&b, &m, FZ_BLK_SLOT);
@@ -1520,10 +1489,60 @@ static void bench_datapath(const void *data)
                    on ? "on" : "off");
 
     fz_blk_free(&b);
-    fz_machine_stop(&m);
+    qvirtio_machine_stop(&m);
     if (sv[0] >= 0) {
         close(sv[0]);
     }
+}
+
+/* ---- freeze_mode and virtio 1.4's SUSPEND -------------------------- */
+
+/*
+ * freeze_mode and SUSPEND exclude each other: the device ignores a write
+ * of FREEZE_S3 while SUSPEND is set, and a write to device_status which
+ * sets SUSPEND while freeze_mode reads other than UNFREEZE.
+ */
+static void test_suspend_excluded(const void *data)
+{
+    const char *machine = data;
+    const uint64_t features = (1ull << VIRTIO_F_SUSPEND) |
+                              (1ull << VIRTIO_F_FREEZE_MODE);
+    QVirtioMachine m;
+    QVirtioPCIDevice *d;
+    QVirtQueue *vq;
+    uint64_t req;
+    uint32_t head;
+    uint8_t st;
+
+    qvirtio_machine_start(&m, machine, "virtio-blk-pci,id=blk0,drive=drv0,"
+                          "suspend=on,freeze_mode=on", "-drive if=none,"
+                          "id=drv0,driver=null-co,read-zeroes=on,size=1M");
+    d = m.pci;
+    qvirtio_negotiate(&d->vdev, features, 0);
+    vq = qvirtqueue_setup(&d->vdev, &m.alloc, 0);
+    qvirtio_set_driver_ok(&d->vdev);
+    st = qvirtio_pci_common_status(d);
+
+    qvirtio_pci_suspend(d, true);
+    qvirtio_freeze_write(d, FREEZE_S3);
+    g_assert_cmphex(qvirtio_freeze_read(d), ==, FREEZE_UNFREEZE);
+    g_assert_cmphex(qvirtio_pci_common_status(d), ==,
+                    (st & ~VIRTIO_CONFIG_S_DRIVER_OK) |
+                    VIRTIO_CONFIG_S_SUSPEND);
+    qvirtio_pci_suspend(d, false);
+
+    g_assert_cmphex(qvirtio_freeze_set(d, FREEZE_S3), ==, FREEZE_S3);
+    qvirtio_pci_common_set_status(d, st | VIRTIO_CONFIG_S_SUSPEND);
+    g_assert_cmphex(qvirtio_pci_common_status(d), ==, st);
+    g_assert_cmphex(qvirtio_freeze_read(d), ==, FREEZE_S3);
+    g_assert_cmphex(qvirtio_freeze_set(d, FREEZE_UNFREEZE), ==,
+                    FREEZE_UNFREEZE);
+
+    head = qvirtio_blk_req_read(m.qts, &m.alloc, &d->vdev, vq, 0, &req);
+    qvirtio_blk_req_wait_done(m.qts, &m.alloc, vq, head, req);
+    qvirtqueue_cleanup(d->vdev.bus, vq, &m.alloc);
+    qvirtio_reset(&d->vdev);
+    qvirtio_machine_stop(&m);
 }
 
 /* ---- registration --------------------------------------------------- */
@@ -1591,6 +1610,7 @@ static void register_freeze_tests(void)
         { "migrate-frozen", test_migrate_frozen },
         { "migrate-busy", test_migrate_busy },
         { "unfreeze-bus-master-off", test_unfreeze_bus_master_off },
+        { "suspend-excluded", test_suspend_excluded },
     };
     int i, j;
 

@@ -34,13 +34,12 @@
 #define FREEZE_UNFREEZE         VIRTIO_PCI_FREEZE_MODE_UNFREEZE
 #define FREEZE_S3               VIRTIO_PCI_FREEZE_MODE_FREEZE_S3
 
-#define GF_SLOT                                 4
 #define GF_RES                                  1
 #define GF_WIDTH                                64
 #define GF_HEIGHT                               48
 #define GF_SIZE                                 (GF_WIDTH * GF_HEIGHT * 4)
 #define GF_QUEUED                               6
-#define GF_RAM                                  (128 * 1024 * 1024)
+#define GF_RAM                                  QVIRTIO_MACHINE_RAM
 #define GF_VDEV_PATH                  "/machine/peripheral/gpu0/virtio-backend"
 
 typedef struct GfCase {
@@ -50,9 +49,8 @@ typedef struct GfCase {
 
 typedef struct GfMachine {
     const GfCase *c;
+    QVirtioMachine vm;
     QTestState *qts;
-    QGuestAllocator alloc;
-    QPCIBus *bus;
     QVirtioPCIDevice *dev;
     QVirtioGpu gpu;
     uint64_t backing;
@@ -161,38 +159,31 @@ static void gf_check_pattern(GBytes *ppm, int seed)
 
 static void gf_start(GfMachine *m, const GfCase *c, bool freeze)
 {
-    QPCIAddress addr = { .devfn = QPCI_DEVFN(GF_SLOT, 0) };
+    g_autofree char *dev = g_strdup_printf("%s,id=gpu0,freeze_mode=on",
+                                           c->device);
 
     memset(m, 0, sizeof(*m));
     m->c = c;
-    m->qts = qtest_initf("-M %s -vga none -device %s,id=gpu0,addr=%d.0,"
-                         "freeze_mode=on", c->machine, c->device, GF_SLOT);
-    pc_alloc_init(&m->alloc, m->qts, ALLOC_NO_FLAGS);
-    m->bus = qpci_new_pc(m->qts, &m->alloc);
-    m->dev = virtio_pci_new(m->bus, &addr);
-    g_assert_nonnull(m->dev);
-    qvirtio_pci_device_enable(m->dev);
-    qvirtio_gpu_init(&m->gpu, &m->dev->vdev, m->qts, &m->alloc,
+    qvirtio_machine_start(&m->vm, c->machine, dev, "-vga none");
+    m->qts = m->vm.qts;
+    m->dev = m->vm.pci;
+    qvirtio_gpu_init(&m->gpu, &m->dev->vdev, m->qts, &m->vm.alloc,
                      freeze ? 1ull << VIRTIO_F_FREEZE_MODE : 0);
     g_assert(!freeze || (m->dev->vdev.features &
                          (1ull << VIRTIO_F_FREEZE_MODE)));
-    m->backing = guest_alloc(&m->alloc, GF_SIZE);
+    m->backing = guest_alloc(&m->vm.alloc, GF_SIZE);
 }
 
 static void gf_stop(GfMachine *m)
 {
     qvirtio_gpu_cleanup(&m->gpu);
-    qvirtio_pci_device_disable(m->dev);
-    g_free(m->dev);
-    qpci_free_pc(m->bus);
-    alloc_destroy(&m->alloc);
-    qtest_quit(m->qts);
+    qvirtio_machine_stop(&m->vm);
 }
 
 /* Suspend to RAM and wake up, restoring the PCI state as a guest does */
 static void gf_s3(GfMachine *m)
 {
-    qtest_pc_s3_cycle(m->qts, m->bus, m->c->machine, m->dev->pdev);
+    qtest_pc_s3_cycle(m->qts, m->vm.bus, m->c->machine, m->dev->pdev);
 }
 
 /* ---- the cases ------------------------------------------------------ */
@@ -213,12 +204,12 @@ static void test_s3_frozen(const void *data)
     gf_draw(&m.gpu, m.backing, 1);
     before = gf_screendump(m.qts);
     gf_check_pattern(before, 1);
-    status = qvirtio_freeze_status(m.dev);
+    status = qvirtio_pci_common_status(m.dev);
 
     gf_freeze(m.dev, FREEZE_S3);
     gf_s3(&m);
     g_assert_cmphex(qvirtio_freeze_read(m.dev), ==, FREEZE_S3);
-    g_assert_cmphex(qvirtio_freeze_status(m.dev), ==, status);
+    g_assert_cmphex(qvirtio_pci_common_status(m.dev), ==, status);
     gf_freeze(m.dev, FREEZE_UNFREEZE);
 
     /* (a) the same image, byte for byte, without the guest drawing */
@@ -254,13 +245,13 @@ static void test_s3_plain(const void *data)
     gf_check_pattern(before, 1);
 
     gf_s3(&m);
-    g_assert_cmphex(qvirtio_freeze_status(m.dev), ==, 0);
+    g_assert_cmphex(qvirtio_pci_common_status(m.dev), ==, 0);
     after = gf_screendump(m.qts);
     g_assert(!g_bytes_equal(before, after));
 
     /* The old rings went with the reset: initialise the device again */
     qvirtio_gpu_cleanup(&m.gpu);
-    qvirtio_gpu_init(&m.gpu, &m.dev->vdev, m.qts, &m.alloc, 0);
+    qvirtio_gpu_init(&m.gpu, &m.dev->vdev, m.qts, &m.vm.alloc, 0);
     gf_update(&m.gpu, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
 
     gf_stop(&m);
@@ -338,13 +329,13 @@ static void test_freeze_queued(const void *data)
                    (uint16_t)(used - start), GF_QUEUED);
 
     /* Frozen: not one byte of guest memory moves */
-    snap = qvirtio_freeze_snapshot(m.qts, GF_RAM);
+    snap = qvirtio_mem_snapshot(m.qts, GF_RAM);
     qtest_clock_step(m.qts, 1000 * 1000);
     /* a notification alone: the driver publishes nothing new */
     m.gpu.vdev->bus->virtqueue_kick(m.gpu.vdev, m.gpu.ctrlq);
     qtest_clock_step(m.qts, 1000 * 1000);
-    snap2 = qvirtio_freeze_snapshot(m.qts, GF_RAM);
-    qvirtio_freeze_assert_same(snap, snap2);
+    snap2 = qvirtio_mem_snapshot(m.qts, GF_RAM);
+    qvirtio_mem_assert_same(snap, snap2);
 
     gf_freeze(m.dev, FREEZE_UNFREEZE);
     for (i = 0; i < GF_QUEUED; i++) {

@@ -459,13 +459,13 @@ static void test_s3_frozen(const void *data)
     g_assert(gl_is_filled(rt_before, gl_colour1_px));
     gl_read_back(&m, GL_CTX, GL_RES_PAT, m.backing_pat, pat_before);
     g_assert(!memcmp(pat_before, pat, GL_SIZE));
-    status = qvirtio_freeze_status(m.dev);
+    status = qvirtio_pci_common_status(m.dev);
     shown_before = gl_x_wait(gl_colour1_px, true);
 
     gl_freeze(m.dev, FREEZE_S3);
     gl_s3(&m);
     g_assert_cmphex(qvirtio_freeze_read(m.dev), ==, FREEZE_S3);
-    g_assert_cmphex(qvirtio_freeze_status(m.dev), ==, status);
+    g_assert_cmphex(qvirtio_pci_common_status(m.dev), ==, status);
     gl_freeze(m.dev, FREEZE_UNFREEZE);
 
     /* (0) the display shows what it showed, pixel for pixel */
@@ -528,7 +528,7 @@ static void test_s3_plain(const void *data)
     g_bytes_unref(gl_x_wait(gl_colour1_px, true));
 
     gl_s3(&m);
-    g_assert_cmphex(qvirtio_freeze_status(m.dev), ==, 0);
+    g_assert_cmphex(qvirtio_pci_common_status(m.dev), ==, 0);
     /* The reset took the scanout away from the display */
     g_bytes_unref(gl_x_wait(gl_colour1_px, false));
 
@@ -699,12 +699,12 @@ static void test_freeze_fence(const void *data)
     qvirgl_stream_free(s);
     cmd = qvirtio_gpu_cmd_add(&m.gpu, req, len, sizeof(resp));
     qvirtio_gpu_cmd_publish(&m.gpu, cmd);
-    before = qvirtio_freeze_snapshot(m.qts, GL_RAM);
+    before = qvirtio_mem_snapshot(m.qts, GL_RAM);
     m.gpu.vdev->bus->virtqueue_kick(m.gpu.vdev, m.gpu.ctrlq);
     qtest_clock_step(m.qts, 100 * GL_FENCE_POLL_NS);
-    after = qvirtio_freeze_snapshot(m.qts, GL_RAM);
+    after = qvirtio_mem_snapshot(m.qts, GL_RAM);
     /* Not one byte of guest memory: rings, buffers, MSI-X messages */
-    qvirtio_freeze_assert_same(before, after);
+    qvirtio_mem_assert_same(before, after);
     g_assert_cmpint(qtest_readw(m.qts, m.gpu.ctrlq->used + 2), ==,
                     (uint16_t)(used + 1));
     g_assert_cmphex(qvirtio_freeze_read(m.dev), ==, FREEZE_S3);

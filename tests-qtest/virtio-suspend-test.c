@@ -2,8 +2,7 @@
  * QTest cases for virtio Device Suspend (VIRTIO_F_SUSPEND)
  *
  * One case per normative statement of the virtio 1.4 "Device Suspend"
- * section, and of our specification patch's "Relation to Device
- * Suspend", on virtio-blk behind virtio-pci (pc, q35) and virtio-mmio
+ * section, on virtio-blk behind virtio-pci (pc, q35) and virtio-mmio
  * (microvm): the SUSPEND bit of device status is transport independent,
  * and so are these cases, which drive the device through libqos's
  * QVirtioBus only, except for reading the interrupt status.
@@ -22,21 +21,15 @@
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_pci.h"
 #include "standard-headers/linux/virtio_ring.h"
-#include "libqos/libqos-malloc.h"
-#include "libqos/malloc-pc.h"
-#include "libqos/pci-pc.h"
 #include "libqos/virtio.h"
 #include "libqos/virtio-mmio.h"
 #include "libqos/virtio-pci.h"
-#include "libqos/virtio-freeze.h"
+#include "libqos/virtio-machine.h"
+#include "migration/migration-qmp.h"
 
-#define SP_TIMEOUT_US           (30 * 1000 * 1000)
-#define SP_RAM                  (64 * 1024 * 1024)
-#define SP_PCI_SLOT             4
-#define SP_PCI_SLOT2            5
-/* microvm: the first virtio-mmio transport, and its stride */
-#define SP_MMIO_BASE            0xfeb00000
-#define SP_MMIO_STRIDE          512
+#define SP_TIMEOUT_US           QVIRTIO_MACHINE_TIMEOUT_US
+#define SP_RAM                  QVIRTIO_MACHINE_RAM
+#define SP_MMIO_BASE            QVIRTIO_MACHINE_MMIO_BASE
 #define SP_ISR_QUEUE            1
 #define SP_ISR_CONFIG           2
 /* What QEMU sets for a configuration change (virtio_notify_config()) */
@@ -46,21 +39,11 @@
 #define SP_DRIVER_OK            VIRTIO_CONFIG_S_DRIVER_OK
 #define SP_F_SUSPEND            (1ull << VIRTIO_F_SUSPEND)
 
+/* A machine with a virtio-blk, and the driver's request queue */
 typedef struct SpDev {
-    const char *machine;
-    QTestState *qts;
-    QGuestAllocator alloc;
-    QPCIBus *bus;                       /* pc, q35 */
-    QVirtioPCIDevice *pci;
-    QVirtioMMIODevice mmio;             /* microvm */
-    QVirtioDevice *vdev;
+    QVirtioMachine m;
     QVirtQueue *vq;
 } SpDev;
-
-static bool sp_is_mmio(const char *machine)
-{
-    return g_str_equal(machine, "microvm");
-}
 
 /*
  * Start @machine with "-drive ...,id=drv0" from @drive and a virtio-blk
@@ -69,77 +52,41 @@ static bool sp_is_mmio(const char *machine)
 static void sp_start(SpDev *d, const char *machine, const char *drive,
                      const char *opts, const char *extra)
 {
-    bool incoming = extra && strstr(extra, "-incoming");
+    g_autofree char *dev = g_strdup_printf("virtio-blk-pci,id=blk0,"
+                                           "drive=drv0%s", opts);
 
-    memset(d, 0, sizeof(*d));
-    d->machine = machine;
-    if (sp_is_mmio(machine)) {
-        d->qts = qtest_initf("-M microvm -m 64M "
-                             "-global virtio-mmio.force-legacy=false %s "
-                             "-device virtio-blk-device,id=blk0,drive=drv0,"
-                             "bus=virtio-mmio-bus.0%s %s",
-                             drive, opts, extra ? extra : "");
-        alloc_init(&d->alloc, ALLOC_NO_FLAGS, 1 << 20, SP_RAM, 4096);
-        if (incoming) {
-            return;
-        }
-        qvirtio_mmio_init_device(&d->mmio, d->qts, SP_MMIO_BASE, 4096);
-        g_assert_cmpint(d->mmio.version, ==, 2);
-        d->vdev = &d->mmio.vdev;
-    } else {
-        QPCIAddress addr = { .devfn = QPCI_DEVFN(SP_PCI_SLOT, 0) };
-
-        d->qts = qtest_initf("-M %s -m 64M %s -device virtio-blk-pci,"
-                             "id=blk0,drive=drv0,addr=%d.0%s %s",
-                             machine, drive, SP_PCI_SLOT, opts,
-                             extra ? extra : "");
-        pc_alloc_init(&d->alloc, d->qts, ALLOC_NO_FLAGS);
-        d->bus = qpci_new_pc(d->qts, &d->alloc);
-        if (incoming) {
-            return;
-        }
-        d->pci = virtio_pci_new(d->bus, &addr);
-        g_assert_nonnull(d->pci);
-        qvirtio_pci_device_enable(d->pci);
-        d->vdev = &d->pci->vdev;
-    }
+    d->vq = NULL;
+    qvirtio_machine_start(&d->m, machine, dev, "%s %s", drive,
+                          extra ? extra : "");
 }
 
 static void sp_stop(SpDev *d)
 {
-    if (d->pci) {
-        qvirtio_pci_device_disable(d->pci);
-        g_free(d->pci);
-    }
-    if (d->bus) {
-        qpci_free_pc(d->bus);
-    }
-    alloc_destroy(&d->alloc);
-    qtest_quit(d->qts);
+    qvirtio_machine_stop(&d->m);
 }
 
 /*
- * Point the driver of @d at another QEMU, one that has the same guest
- * memory and device (the destination of a migration).
+ * Migrate the guest of @src to @dst, a QEMU started with "-incoming
+ * @uri", and move the driver over with the guest's memory
  */
-static void sp_move(SpDev *d, QTestState *qts, QPCIBus *bus)
+static void sp_migrate(SpDev *src, SpDev *dst, const char *uri)
 {
-    d->qts = qts;
-    if (d->pci) {
-        d->pci->pdev->bus = bus;
-    } else {
-        d->mmio.qts = qts;
-    }
+    migrate_qmp(src->m.qts, dst->m.qts, uri, NULL, "{}");
+    wait_for_migration_complete(src->m.qts);
+    qvirtio_machine_wait_incoming(dst->m.qts);
+    qvirtio_machine_migrated(&src->m, &dst->m);
+    dst->vq = src->vq;
+    src->vq = NULL;
 }
 
 static uint8_t sp_status(SpDev *d)
 {
-    return d->vdev->bus->get_status(d->vdev);
+    return d->m.vdev->bus->get_status(d->m.vdev);
 }
 
 static void sp_set_status(SpDev *d, uint8_t status)
 {
-    d->vdev->bus->set_status(d->vdev, status);
+    d->m.vdev->bus->set_status(d->m.vdev, status);
 }
 
 /* The interrupt status, read and acknowledged as a driver does */
@@ -147,24 +94,24 @@ static uint8_t sp_isr(SpDev *d)
 {
     uint32_t isr;
 
-    if (d->pci) {
-        return qpci_io_readb(d->pci->pdev, d->pci->bar,
-                             d->pci->isr_cfg_offset);
+    if (d->m.pci) {
+        return qpci_io_readb(d->m.pci->pdev, d->m.pci->bar,
+                             d->m.pci->isr_cfg_offset);
     }
-    isr = qtest_readl(d->qts, SP_MMIO_BASE + QVIRTIO_MMIO_INTERRUPT_STATUS);
-    qtest_writel(d->qts, SP_MMIO_BASE + QVIRTIO_MMIO_INTERRUPT_ACK, isr);
+    isr = qtest_readl(d->m.qts, SP_MMIO_BASE + QVIRTIO_MMIO_INTERRUPT_STATUS);
+    qtest_writel(d->m.qts, SP_MMIO_BASE + QVIRTIO_MMIO_INTERRUPT_ACK, isr);
     return isr;
 }
 
 /* config_generation, as the driver reads it */
 static uint8_t sp_generation(SpDev *d)
 {
-    if (d->pci) {
-        return qpci_io_readb(d->pci->pdev, d->pci->bar,
-                             d->pci->common_cfg_offset +
+    if (d->m.pci) {
+        return qpci_io_readb(d->m.pci->pdev, d->m.pci->bar,
+                             d->m.pci->common_cfg_offset +
                              VIRTIO_PCI_COMMON_CFGGENERATION);
     }
-    return qtest_readl(d->qts, SP_MMIO_BASE + QVIRTIO_MMIO_CONFIG_GENERATION);
+    return qtest_readl(d->m.qts, SP_MMIO_BASE + QVIRTIO_MMIO_CONFIG_GENERATION);
 }
 
 /*
@@ -175,10 +122,10 @@ static uint64_t sp_negotiate(SpDev *d, uint64_t want)
 {
     uint64_t f;
 
-    qvirtio_start_device(d->vdev);
-    f = qvirtio_get_features(d->vdev) &
+    qvirtio_start_device(d->m.vdev);
+    f = qvirtio_get_features(d->m.vdev) &
         ((1ull << VIRTIO_F_VERSION_1) | want);
-    qvirtio_set_features(d->vdev, f);
+    qvirtio_set_features(d->m.vdev, f);
     return f;
 }
 
@@ -186,35 +133,36 @@ static uint64_t sp_negotiate(SpDev *d, uint64_t want)
 static void sp_init(SpDev *d, uint64_t want)
 {
     g_assert_cmphex(sp_negotiate(d, want) & want, ==, want);
-    d->vq = qvirtqueue_setup(d->vdev, &d->alloc, 0);
-    qvirtio_set_driver_ok(d->vdev);
+    d->vq = qvirtqueue_setup(d->m.vdev, &d->m.alloc, 0);
+    qvirtio_set_driver_ok(d->m.vdev);
 }
 
 static void sp_reset(SpDev *d)
 {
     if (d->vq) {
-        qvirtqueue_cleanup(d->vdev->bus, d->vq, &d->alloc);
+        qvirtqueue_cleanup(d->m.vdev->bus, d->vq, &d->m.alloc);
         d->vq = NULL;
     }
-    qvirtio_reset(d->vdev);
+    qvirtio_reset(d->m.vdev);
 }
 
 static uint16_t sp_used_idx(SpDev *d)
 {
-    return qtest_readw(d->qts, d->vq->used + offsetof(struct vring_used, idx));
+    return qtest_readw(d->m.qts,
+                       d->vq->used + offsetof(struct vring_used, idx));
 }
 
 /* Queue a one-sector read and kick; returns the head descriptor. */
 static uint32_t sp_read(SpDev *d, uint64_t sector, uint64_t *req)
 {
-    return qvirtio_freeze_blk_read(d->qts, &d->alloc, d->vdev, d->vq, sector,
+    return qvirtio_blk_req_read(d->m.qts, &d->m.alloc, d->m.vdev, d->vq, sector,
                                    req);
 }
 
 /* The next used buffer is @head, completed with VIRTIO_BLK_S_OK */
 static void sp_check_done(SpDev *d, uint32_t head, uint64_t req)
 {
-    qvirtio_freeze_blk_check_done(d->qts, &d->alloc, d->vq, head, req);
+    qvirtio_blk_req_check_done(d->m.qts, &d->m.alloc, d->vq, head, req);
 }
 
 static void sp_wait_done(SpDev *d, uint32_t head, uint64_t req)
@@ -223,7 +171,7 @@ static void sp_wait_done(SpDev *d, uint32_t head, uint64_t req)
 
     while (sp_used_idx(d) == d->vq->last_used_idx) {
         g_assert(g_get_monotonic_time() - start <= SP_TIMEOUT_US);
-        qtest_clock_step(d->qts, 100);
+        qtest_clock_step(d->m.qts, 100);
         g_usleep(100);
     }
     sp_check_done(d, head, req);
@@ -246,7 +194,7 @@ static uint8_t sp_wait_status(SpDev *d, uint8_t mask, uint8_t want)
 
     while (((st = sp_status(d)) & mask) != want) {
         g_assert(g_get_monotonic_time() - start <= SP_TIMEOUT_US);
-        qtest_clock_step(d->qts, 100);
+        qtest_clock_step(d->m.qts, 100);
         g_usleep(100);
     }
     return st;
@@ -283,10 +231,10 @@ static void test_not_initialised(const void *data)
     uint8_t st;
 
     sp_start(&d, machine, SP_NULL_DRIVE, ",suspend=on", NULL);
-    g_assert(qvirtio_get_features(d.vdev) & SP_F_SUSPEND);
+    g_assert(qvirtio_get_features(d.m.vdev) & SP_F_SUSPEND);
 
     /* Before FEATURES_OK */
-    qvirtio_start_device(d.vdev);
+    qvirtio_start_device(d.m.vdev);
     sp_set_status(&d, init | SP_SUSPEND);
     g_assert_cmphex(sp_status(&d), ==, init);
 
@@ -295,8 +243,8 @@ static void test_not_initialised(const void *data)
     st = sp_status(&d);
     sp_set_status(&d, st | SP_SUSPEND);
     g_assert_cmphex(sp_status(&d), ==, st);
-    d.vq = qvirtqueue_setup(d.vdev, &d.alloc, 0);
-    qvirtio_set_driver_ok(d.vdev);
+    d.vq = qvirtqueue_setup(d.m.vdev, &d.m.alloc, 0);
+    qvirtio_set_driver_ok(d.m.vdev);
     sp_request(&d, 0);
     sp_reset(&d);
 
@@ -314,7 +262,7 @@ static void test_not_initialised(const void *data)
      * (the device keeps it as it always did, and goes on running)
      */
     sp_start(&d, machine, SP_NULL_DRIVE, "", NULL);
-    g_assert_cmphex(qvirtio_get_features(d.vdev) & SP_F_SUSPEND, ==, 0);
+    g_assert_cmphex(qvirtio_get_features(d.m.vdev) & SP_F_SUSPEND, ==, 0);
     sp_init(&d, 0);
     st = sp_status(&d);
     sp_set_status(&d, st | SP_SUSPEND);
@@ -340,7 +288,7 @@ static void test_not_initialised(const void *data)
 static void test_held_request(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = qvirtio_freeze_drive_file();
+    const char *file = qvirtio_drive_file();
     g_autofree char *drive = g_strdup_printf(
         "-drive if=none,id=drv0,format=raw,file.driver=blkdebug,"
         "file.image.filename=%s", file);
@@ -357,14 +305,14 @@ static void test_held_request(const void *data)
     st = sp_status(&d);
     sp_isr(&d);
 
-    qvirtio_freeze_qemu_io(d.qts, "break read_aio held");
+    qvirtio_qemu_io(d.m.qts, "break read_aio held");
     head = sp_read(&d, 0, &req);
     sp_set_status(&d, st | SP_SUSPEND);
 
     /* Suspending: SUSPEND with DRIVER_OK still set, nothing used yet */
     for (i = 0; i < 20; i++) {
         g_assert_cmphex(sp_status(&d), ==, st | SP_SUSPEND);
-        qtest_clock_step(d.qts, 1000);
+        qtest_clock_step(d.m.qts, 1000);
     }
     g_assert_cmpint(sp_used_idx(&d), ==, d.vq->last_used_idx);
     g_assert_cmphex(sp_isr(&d), ==, 0);
@@ -376,7 +324,7 @@ static void test_held_request(const void *data)
     /* A buffer made available now is not consumed */
     head2 = sp_read(&d, 1, &req2);
 
-    qvirtio_freeze_qemu_io(d.qts, "resume held");
+    qvirtio_qemu_io(d.m.qts, "resume held");
     g_assert_cmphex(sp_wait_status(&d, SP_SUSPEND | SP_DRIVER_OK, SP_SUSPEND),
                     ==, (st & ~SP_DRIVER_OK) | SP_SUSPEND);
     /* The held request was used, and notified, before */
@@ -388,13 +336,13 @@ static void test_held_request(const void *data)
      * Suspended: the device touches no guest memory and notifies nothing,
      * however often the driver notifies it
      */
-    before = qvirtio_freeze_snapshot(d.qts, SP_RAM);
+    before = qvirtio_mem_snapshot(d.m.qts, SP_RAM);
     for (i = 0; i < 10; i++) {
-        d.vdev->bus->virtqueue_kick(d.vdev, d.vq);
-        qtest_clock_step(d.qts, 1000);
+        d.m.vdev->bus->virtqueue_kick(d.m.vdev, d.vq);
+        qtest_clock_step(d.m.qts, 1000);
     }
-    after = qvirtio_freeze_snapshot(d.qts, SP_RAM);
-    qvirtio_freeze_assert_same(before, after);
+    after = qvirtio_mem_snapshot(d.m.qts, SP_RAM);
+    qvirtio_mem_assert_same(before, after);
     g_assert_cmphex(sp_isr(&d), ==, 0);
     g_assert_cmphex(sp_status(&d), ==, (st & ~SP_DRIVER_OK) | SP_SUSPEND);
 
@@ -403,14 +351,14 @@ static void test_held_request(const void *data)
      * processed, either write would break the queue (virtio-pci takes
      * queue_enable 0 for an error, virtio-mmio QueueReady 0 unsets it)
      */
-    if (d.pci) {
-        qpci_io_writew(d.pci->pdev, d.pci->bar, d.pci->common_cfg_offset +
+    if (d.m.pci) {
+        qpci_io_writew(d.m.pci->pdev, d.m.pci->bar, d.m.pci->common_cfg_offset +
                        VIRTIO_PCI_COMMON_Q_SELECT, 0);
-        qpci_io_writew(d.pci->pdev, d.pci->bar, d.pci->common_cfg_offset +
+        qpci_io_writew(d.m.pci->pdev, d.m.pci->bar, d.m.pci->common_cfg_offset +
                        VIRTIO_PCI_COMMON_Q_ENABLE, 0);
     } else {
-        qtest_writel(d.qts, SP_MMIO_BASE + QVIRTIO_MMIO_QUEUE_SEL, 0);
-        qtest_writel(d.qts, SP_MMIO_BASE + QVIRTIO_MMIO_QUEUE_READY, 0);
+        qtest_writel(d.m.qts, SP_MMIO_BASE + QVIRTIO_MMIO_QUEUE_SEL, 0);
+        qtest_writel(d.m.qts, SP_MMIO_BASE + QVIRTIO_MMIO_QUEUE_READY, 0);
     }
     g_assert_cmphex(sp_status(&d), ==, (st & ~SP_DRIVER_OK) | SP_SUSPEND);
 
@@ -425,7 +373,6 @@ static void test_held_request(const void *data)
 
     sp_reset(&d);
     sp_stop(&d);
-    unlink(file);
 }
 
 /*
@@ -441,7 +388,7 @@ static void test_config(const void *data)
     const char *machine = data;
     const uint64_t wce_off = offsetof(struct virtio_blk_config, wce);
     const uint64_t f = SP_F_SUSPEND | (1ull << VIRTIO_BLK_F_CONFIG_WCE);
-    g_autofree char *file = qvirtio_freeze_drive_file();
+    const char *file = qvirtio_drive_file();
     g_autofree char *drive = g_strdup_printf(
         "-drive if=none,id=drv0,format=raw,file=%s", file);
     SpDev d;
@@ -451,9 +398,9 @@ static void test_config(const void *data)
 
     sp_start(&d, machine, drive, ",suspend=on", NULL);
     sp_init(&d, f);
-    capacity = qvirtio_config_readq(d.vdev, 0);
+    capacity = qvirtio_config_readq(d.m.vdev, 0);
     g_assert_cmpuint(capacity, ==, 1024 * 1024 / 512);
-    wce = qvirtio_config_readb(d.vdev, wce_off);
+    wce = qvirtio_config_readb(d.m.vdev, wce_off);
     sp_isr(&d);
 
     /*
@@ -470,26 +417,26 @@ static void test_config(const void *data)
 
     sp_suspend(&d);
 
-    qtest_qmp_assert_success(d.qts, "{'execute': 'block_resize', "
+    qtest_qmp_assert_success(d.m.qts, "{'execute': 'block_resize', "
                              "'arguments': {'device': 'drv0', "
                              "'size': 2097152}}");
     for (i = 0; i < 10; i++) {
-        qtest_clock_step(d.qts, 1000);
+        qtest_clock_step(d.m.qts, 1000);
     }
     g_assert_cmphex(sp_isr(&d), ==, 0);
-    g_assert_cmpuint(qvirtio_config_readq(d.vdev, 0), ==, capacity);
+    g_assert_cmpuint(qvirtio_config_readq(d.m.vdev, 0), ==, capacity);
     /* What a read returns did not change, nor does the generation */
     g_assert_cmpuint(sp_generation(&d), ==, gen);
 
     /* A driver write is ignored (libqos has no config write: do it raw) */
-    if (d.pci) {
-        qpci_io_writeb(d.pci->pdev, d.pci->bar,
-                       d.pci->device_cfg_offset + wce_off, !wce);
+    if (d.m.pci) {
+        qpci_io_writeb(d.m.pci->pdev, d.m.pci->bar,
+                       d.m.pci->device_cfg_offset + wce_off, !wce);
     } else {
-        qtest_writeb(d.qts, SP_MMIO_BASE + QVIRTIO_MMIO_DEVICE_SPECIFIC +
+        qtest_writeb(d.m.qts, SP_MMIO_BASE + QVIRTIO_MMIO_DEVICE_SPECIFIC +
                      wce_off, !wce);
     }
-    g_assert_cmpint(qvirtio_config_readb(d.vdev, wce_off), ==, wce);
+    g_assert_cmpint(qvirtio_config_readb(d.m.vdev, wce_off), ==, wce);
 
     /*
      * Resumed: the change shows, is notified, and the generation says
@@ -498,22 +445,21 @@ static void test_config(const void *data)
     sp_resume(&d);
     g_assert_cmphex(sp_isr(&d), ==, SP_ISR_CONFIG_CHANGE);
     g_assert_cmpuint(sp_generation(&d), !=, gen);
-    g_assert_cmpuint(qvirtio_config_readq(d.vdev, 0), ==, 2 * capacity);
-    g_assert_cmpint(qvirtio_config_readb(d.vdev, wce_off), ==, wce);
+    g_assert_cmpuint(qvirtio_config_readq(d.m.vdev, 0), ==, 2 * capacity);
+    g_assert_cmpint(qvirtio_config_readb(d.m.vdev, wce_off), ==, wce);
 
     /* Running, the same write takes effect */
-    if (d.pci) {
-        qpci_io_writeb(d.pci->pdev, d.pci->bar,
-                       d.pci->device_cfg_offset + wce_off, !wce);
+    if (d.m.pci) {
+        qpci_io_writeb(d.m.pci->pdev, d.m.pci->bar,
+                       d.m.pci->device_cfg_offset + wce_off, !wce);
     } else {
-        qtest_writeb(d.qts, SP_MMIO_BASE + QVIRTIO_MMIO_DEVICE_SPECIFIC +
+        qtest_writeb(d.m.qts, SP_MMIO_BASE + QVIRTIO_MMIO_DEVICE_SPECIFIC +
                      wce_off, !wce);
     }
-    g_assert_cmpint(qvirtio_config_readb(d.vdev, wce_off), ==, !wce);
+    g_assert_cmpint(qvirtio_config_readb(d.m.vdev, wce_off), ==, !wce);
 
     sp_reset(&d);
     sp_stop(&d);
-    unlink(file);
 }
 
 /*
@@ -538,7 +484,7 @@ static void test_needs_reset(const void *data)
     sp_init(&d, SP_F_SUSPEND);
     st = sp_status(&d);
     sp_isr(&d);
-    qvirtio_freeze_corrupt_avail(d.qts, d.vq);
+    qvirtqueue_corrupt_avail(d.m.qts, d.vq);
     sp_set_status(&d, st | SP_SUSPEND);
     g_assert_cmphex(sp_status(&d), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
     g_assert_cmphex(sp_isr(&d) & SP_ISR_CONFIG, ==, SP_ISR_CONFIG);
@@ -553,7 +499,7 @@ static void test_needs_reset(const void *data)
     sp_request(&d, 0);
     sp_suspend(&d);
     sp_isr(&d);
-    qvirtio_freeze_corrupt_avail(d.qts, d.vq);
+    qvirtqueue_corrupt_avail(d.m.qts, d.vq);
     sp_set_status(&d, sp_status(&d) | SP_DRIVER_OK);
     g_assert_cmphex(sp_status(&d), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
     g_assert_cmphex(sp_isr(&d) & SP_ISR_CONFIG, ==, SP_ISR_CONFIG);
@@ -571,42 +517,6 @@ static void test_needs_reset(const void *data)
     sp_stop(&d);
 }
 
-/*
- * Our specification patch: freeze_mode and SUSPEND exclude each other.
- * "the device MUST ignore a write of VIRTIO_PCI_FREEZE_MODE_FREEZE_S3
- * while SUSPEND is set", and "a write to device_status which sets
- * SUSPEND while it presents a value other than UNFREEZE in freeze_mode".
- */
-static void test_freeze_mode(const void *data)
-{
-    const char *machine = data;
-    SpDev d;
-    uint8_t st;
-
-    sp_start(&d, machine, SP_NULL_DRIVE, ",suspend=on,freeze_mode=on", NULL);
-    sp_init(&d, SP_F_SUSPEND | (1ull << VIRTIO_F_FREEZE_MODE));
-    st = sp_status(&d);
-
-    sp_suspend(&d);
-    qvirtio_freeze_write(d.pci, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
-    g_assert_cmphex(qvirtio_freeze_read(d.pci), ==,
-                    VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
-    g_assert_cmphex(sp_status(&d), ==, (st & ~SP_DRIVER_OK) | SP_SUSPEND);
-    sp_resume(&d);
-
-    g_assert_cmphex(qvirtio_freeze_set(d.pci, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3),
-                    ==, VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
-    sp_set_status(&d, st | SP_SUSPEND);
-    g_assert_cmphex(sp_status(&d), ==, st);
-    g_assert_cmphex(qvirtio_freeze_read(d.pci), ==,
-                    VIRTIO_PCI_FREEZE_MODE_FREEZE_S3);
-    qvirtio_freeze_set(d.pci, VIRTIO_PCI_FREEZE_MODE_UNFREEZE);
-
-    sp_request(&d, 0);
-    sp_reset(&d);
-    sp_stop(&d);
-}
-
 /* ---- migration of a suspended device ------------------------------- */
 
 /*
@@ -617,16 +527,12 @@ static void test_freeze_mode(const void *data)
 static void test_migrate(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = qvirtio_freeze_drive_file();
-    g_autofree char *tmpdir = g_dir_make_tmp("qtest-suspend-XXXXXX", NULL);
-    g_autofree char *uri = g_strdup_printf("unix:%s/mig", tmpdir);
-    g_autofree char *sock = g_strdup_printf("%s/mig", tmpdir);
+    const char *file = qvirtio_drive_file();
+    g_autofree char *uri = g_strdup_printf("unix:%s/mig", qvirtio_tmp_dir());
     g_autofree char *drive = g_strdup_printf(
         "-drive if=none,id=drv0,format=raw,file=%s", file);
     g_autofree char *incoming = g_strdup_printf("-incoming %s", uri);
     SpDev src, dst;
-    QTestState *src_qts;
-    QPCIBus *src_bus;
     uint64_t req;
     uint32_t head;
     uint16_t used;
@@ -638,27 +544,19 @@ static void test_migrate(const void *data)
     st = sp_suspend(&src);
     head = sp_read(&src, 1, &req);
     used = sp_used_idx(&src);
-    src_qts = src.qts;
-    src_bus = src.bus;
-
-    sp_start(&dst, machine, drive, ",suspend=on", incoming);
-    qvirtio_freeze_migrate(src.qts, dst.qts, uri);
 
     /* The driver moves over with the guest's memory */
-    sp_move(&src, dst.qts, dst.bus);
-    g_assert_cmphex(sp_status(&src), ==, st);
-    g_assert_cmpint(sp_used_idx(&src), ==, used);
-    sp_resume(&src);
-    sp_wait_done(&src, head, req);
-    sp_request(&src, 2);
-    sp_reset(&src);
+    sp_start(&dst, machine, drive, ",suspend=on", incoming);
+    sp_migrate(&src, &dst, uri);
+    g_assert_cmphex(sp_status(&dst), ==, st);
+    g_assert_cmpint(sp_used_idx(&dst), ==, used);
+    sp_resume(&dst);
+    sp_wait_done(&dst, head, req);
+    sp_request(&dst, 2);
+    sp_reset(&dst);
 
     sp_stop(&dst);
-    sp_move(&src, src_qts, src_bus);
     sp_stop(&src);
-    unlink(sock);
-    rmdir(tmpdir);
-    unlink(file);
 }
 
 /*
@@ -670,16 +568,12 @@ static void test_migrate(const void *data)
 static void test_needs_reset_migrate(const void *data)
 {
     const char *machine = data;
-    g_autofree char *file = qvirtio_freeze_drive_file();
-    g_autofree char *tmpdir = g_dir_make_tmp("qtest-suspend-XXXXXX", NULL);
-    g_autofree char *uri = g_strdup_printf("unix:%s/mig", tmpdir);
-    g_autofree char *sock = g_strdup_printf("%s/mig", tmpdir);
+    const char *file = qvirtio_drive_file();
+    g_autofree char *uri = g_strdup_printf("unix:%s/mig", qvirtio_tmp_dir());
     g_autofree char *drive = g_strdup_printf(
         "-drive if=none,id=drv0,format=raw,file=%s", file);
     g_autofree char *incoming = g_strdup_printf("-incoming %s", uri);
     SpDev src, dst;
-    QTestState *src_qts;
-    QPCIBus *src_bus;
     uint8_t st;
 
     sp_start(&src, machine, drive, ",suspend=on", NULL);
@@ -687,35 +581,28 @@ static void test_needs_reset_migrate(const void *data)
     st = sp_status(&src);
     sp_request(&src, 0);
     sp_suspend(&src);
-    qtest_qmp_assert_success(src.qts, "{'execute': 'block_resize', "
+    qtest_qmp_assert_success(src.m.qts, "{'execute': 'block_resize', "
                              "'arguments': {'device': 'drv0', "
                              "'size': 2097152}}");
-    qvirtio_freeze_corrupt_avail(src.qts, src.vq);
+    qvirtqueue_corrupt_avail(src.m.qts, src.vq);
     sp_set_status(&src, sp_status(&src) | SP_DRIVER_OK);
     g_assert_cmphex(sp_status(&src), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
     g_assert_cmphex(sp_isr(&src) & SP_ISR_CONFIG, ==, SP_ISR_CONFIG);
-    src_qts = src.qts;
-    src_bus = src.bus;
 
     sp_start(&dst, machine, drive, ",suspend=on", incoming);
-    qvirtio_freeze_migrate(src.qts, dst.qts, uri);
-    sp_move(&src, dst.qts, dst.bus);
-    g_assert_cmphex(sp_status(&src), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
-    g_assert_cmpuint(qvirtio_config_readq(src.vdev, 0), ==,
+    sp_migrate(&src, &dst, uri);
+    g_assert_cmphex(sp_status(&dst), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
+    g_assert_cmpuint(qvirtio_config_readq(dst.m.vdev, 0), ==,
                      2 * 1024 * 1024 / 512);
 
     /* A reset on the destination brings it back */
-    sp_reset(&src);
-    sp_init(&src, SP_F_SUSPEND);
-    sp_request(&src, 1);
-    sp_reset(&src);
+    sp_reset(&dst);
+    sp_init(&dst, SP_F_SUSPEND);
+    sp_request(&dst, 1);
+    sp_reset(&dst);
 
     sp_stop(&dst);
-    sp_move(&src, src_qts, src_bus);
     sp_stop(&src);
-    unlink(sock);
-    rmdir(tmpdir);
-    unlink(file);
 }
 
 /*
@@ -724,9 +611,9 @@ static void test_needs_reset_migrate(const void *data)
  */
 static bool sp_qmp_status_has(SpDev *d, const char *bit)
 {
-    const char *path = d->pci ? "/machine/peripheral/blk0/virtio-backend"
+    const char *path = d->m.pci ? "/machine/peripheral/blk0/virtio-backend"
                               : "/machine/peripheral/blk0";
-    QDict *rsp = qtest_qmp_assert_success_ref(d->qts,
+    QDict *rsp = qtest_qmp_assert_success_ref(d->m.qts,
         "{'execute': 'x-query-virtio-status', 'arguments': {'path': %s}}",
         path);
     QList *bits = qdict_get_qlist(qdict_get_qdict(rsp, "status"), "statuses");
@@ -788,7 +675,6 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         GTestDataFunc fn;
-        bool pci_only;
     } cases[] = {
         { "not-initialised", test_not_initialised },
         { "held-request", test_held_request },
@@ -797,7 +683,6 @@ int main(int argc, char **argv)
         { "needs-reset-migrate", test_needs_reset_migrate },
         { "qmp-status", test_qmp_status },
         { "migrate", test_migrate },
-        { "freeze-mode", test_freeze_mode, true },
     };
     const char *machines[3];
     int nm = 0, i, j;
@@ -813,13 +698,8 @@ int main(int argc, char **argv)
     }
     for (i = 0; i < ARRAY_SIZE(cases); i++) {
         for (j = 0; j < nm; j++) {
-            g_autofree char *path = NULL;
-
-            if (cases[i].pci_only && sp_is_mmio(machines[j])) {
-                continue;
-            }
-            path = g_strdup_printf("virtio-suspend/%s/%s", machines[j],
-                                   cases[i].name);
+            g_autofree char *path = g_strdup_printf(
+                "virtio-suspend/%s/%s", machines[j], cases[i].name);
             qtest_add_data_func(path, machines[j], cases[i].fn);
         }
     }

@@ -1,6 +1,7 @@
 /*
- * Virtio freeze_mode: freezing a device for guest system suspend (S3)
- * instead of resetting it.
+ * Stopping a virtio device in place: virtio 1.4 Device Suspend
+ * (VIRTIO_F_SUSPEND), and freeze_mode (VIRTIO_F_FREEZE_MODE), which
+ * freezes a device for guest S3 instead of resetting it.
  *
  * Copyright (c) 2026 The freeze-mode project authors
  *
@@ -11,32 +12,32 @@
 #define HW_VIRTIO_FREEZE_H
 
 /*
- * The modes a device can be in (VIRTIO_F_FREEZE_MODE).  A transport maps
- * them to its register; virtio-pci's freeze_mode register uses the same
- * values (VIRTIO_PCI_FREEZE_MODE_*).
+ * The modes a device can be in.  UNFREEZE: the device runs.  SUSPEND:
+ * the driver suspended it through the SUSPEND bit of device status
+ * (VIRTIO_F_SUSPEND); it is not a value of any register.  FREEZE_S3:
+ * the driver froze it for guest S3 (VIRTIO_F_FREEZE_MODE).  A transport
+ * maps FREEZE_S3 and UNFREEZE to its register; virtio-pci's freeze_mode
+ * register uses the same values (VIRTIO_PCI_FREEZE_MODE_*).
  */
-#define VIRTIO_FREEZE_MODE_UNFREEZE     0x0000  /* running */
-#define VIRTIO_FREEZE_MODE_FREEZE_S3    0x0003  /* frozen for guest S3 */
+#define VIRTIO_FREEZE_MODE_UNFREEZE     0x0000
+#define VIRTIO_FREEZE_MODE_FREEZE_S3    0x0003
+#define VIRTIO_FREEZE_MODE_SUSPEND      0x0100
 /* Read only: a transition towards the mode in bits 0-7 is in progress */
 #define VIRTIO_FREEZE_MODE_BUSY         0x8000
-/*
- * Suspended through the SUSPEND bit of device status (VIRTIO_F_SUSPEND):
- * stopped as in FREEZE_S3, but not a value of any register.
- */
-#define VIRTIO_FREEZE_MODE_SUSPEND      0x0100
 
 /*
- * Per-device freeze state, embedded in VirtIODevice.
+ * Per-device state of a device stopped in place, embedded in
+ * VirtIODevice.
  *
  * @mode is the mode the device is in, @target the mode it is moving to;
- * they differ while a transition is in progress (BUSY).  The device
- * stops fetching from its virtqueues as soon as either of them is not
+ * they differ while a transition is in progress.  The device stops
+ * fetching from its virtqueues as soon as either of them is not
  * UNFREEZE.  Driver notifications and configuration changes that arrive
- * in that time are latched in @kicked and @config_latched and served on
- * unfreeze.
+ * in that time are latched in @kicked and @config_latched and served
+ * when the device runs again.
  *
- * Locking: only devices whose virtqueues run in the main loop support
- * freeze_mode (virtio_freeze_check() refuses the others), so the state
+ * Locking: only devices whose virtqueues run in the main loop can be
+ * stopped (virtio_freeze_check() refuses the others), so the state
  * changes under the BQL only.  Devices that never negotiated the feature
  * keep it at UNFREEZE, and their data path, in whatever thread it runs,
  * only ever reads that.
@@ -58,17 +59,18 @@ void virtio_freeze_cleanup(VirtIODevice *vdev);
 void virtio_freeze_reset(VirtIODevice *vdev);
 
 /*
- * Can @vdev keep the freeze_mode contract in its configuration?  Its
- * device type must have opted in (VirtioDeviceClass::freeze_capable), no
- * vhost back-end may run its rings, and the type's freeze_check hook, if
- * any, must accept the configuration.  Checked when a device that offers
- * the feature is plugged, and again when frozen state is migrated in.
+ * Can @vdev be stopped in place in its configuration?  Its device type
+ * must have opted in (VirtioDeviceClass::freeze_capable), no vhost
+ * back-end may run its rings, and the type's freeze_check hook, if any,
+ * must accept the configuration.  Checked when a device that offers the
+ * feature is plugged, and again when stopped state is migrated in.
  */
 bool virtio_freeze_check(VirtIODevice *vdev, Error **errp);
 
 /*
- * The register, for transports: what the driver reads (the target mode,
- * with BUSY while the transition to it is in progress) and writes.
+ * The freeze_mode register, for transports: what the driver reads (the
+ * target mode, with BUSY while the transition to it is in progress) and
+ * writes.
  */
 uint16_t virtio_freeze_mode_read(VirtIODevice *vdev);
 void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val);
@@ -99,14 +101,14 @@ bool virtio_freeze_s3(VirtIODevice *vdev);
 bool virtio_freeze_stopped(VirtIODevice *vdev);
 
 /*
- * true once the device has entered a frozen mode (and until it has left
+ * true once the device has entered a stopped mode (and until it has left
  * it): it has nothing in flight and touches no virtqueue memory.
  */
 bool virtio_freeze_frozen(VirtIODevice *vdev);
 
 /*
  * Called by the core when a driver notification or a configuration
- * change arrives while the device is stopped: remember it for unfreeze.
+ * change arrives while the device is stopped: remember it for later.
  */
 void virtio_freeze_latch_kick(VirtIODevice *vdev, int n);
 void virtio_freeze_latch_config(VirtIODevice *vdev);
