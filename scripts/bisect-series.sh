@@ -25,14 +25,21 @@ for c in $(git -C "$tree" rev-list --reverse prep..series); do
     [ "$n" -ge "$first" ] || continue
     subject=$(git -C "$tree" log -1 --format=%s "$c")
     git -C "$wt" checkout -q -f --detach "$c"
-    # The qtests this commit adds or changes, and qos-test if it changes
-    # an upstream qtest or libqos (built into qos-test)
-    tests=$(git -C "$tree" diff --name-only "$c^" "$c" -- \
-            'tests/qtest/*-test.c' | sed 's/\.c$//')
-    if git -C "$tree" diff --name-only --diff-filter=M "$c^" "$c" -- \
-            tests/qtest | grep -q .; then
-        tests="$tests tests/qtest/qos-test"
-    fi
+    # The qtests of the series that this commit adds or changes, and
+    # qos-test if it changes an upstream qtest or libqos file (they are
+    # built into qos-test)
+    ours=$(git -C "$tree" diff --name-only --diff-filter=A prep "$c" -- \
+           'tests/qtest/*-test.c')
+    tests=
+    for f in $(git -C "$tree" diff --name-only "$c^" "$c" -- tests/qtest); do
+        if grep -qxF "$f" <<< "$ours"; then
+            tests="$tests ${f%.c}"
+        elif [ "${f##*/}" != meson.build ] &&
+             git -C "$tree" cat-file -e "prep:$f" 2>/dev/null; then
+            tests="$tests tests/qtest/qos-test"
+        fi
+    done
+    tests=$(tr ' ' '\n' <<< "$tests" | sort -u | xargs)
     # shellcheck disable=SC2086
     if ! ninja -C "$obj" qemu-system-x86_64 $tests > "$out/$n.build.log" 2>&1; then
         echo "bisect: $n $subject: BUILD FAILED ($out/$n.build.log)"
