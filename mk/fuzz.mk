@@ -4,6 +4,7 @@
 #
 #   make fuzz                  FUZZ_TIME seconds (default 1800) of wall time
 #                              over FUZZ_CONFIGS, FUZZ_JOBS at a time
+#   make fuzz-run-CONFIG       one config, for FUZZ_TIME seconds (no build)
 #   make fuzz-build            only build build/san/qemu-fuzz-x86_64
 #   make fuzz-replay FUZZ_CONFIG=virtio-blk-freeze FUZZ_INPUT=crash-...
 #                              run one input again, with the qtest log
@@ -30,14 +31,25 @@ SAN_CONFIGURE_FLAGS := $(QEMU_CONFIGURE_FLAGS) \
 $(eval $(call configure-tree,$(SAN_BUILD),SAN_CONFIGURE_FLAGS))
 $(SAN_BUILD)/configure.flags: | deps-fuzz
 
-.PHONY: fuzz fuzz-build fuzz-replay
+FUZZ_RUNS := $(FUZZ_CONFIGS:%=fuzz-run-%)
+.PHONY: fuzz fuzz-build fuzz-replay $(FUZZ_RUNS)
 fuzz-build: $(FUZZ_BUILD)/configure.flags $(BUILD)/assembled.stamp qemu
 	@$(NINJA) -C $(FUZZ_BUILD) qemu-fuzz-x86_64
 	@$(TOP)/scripts/link-firmware.sh $(FUZZ_BUILD) $(SEABIOS_OUT) $(QEMU_BUILD) >/dev/null
 
+# Each config gets an equal share of FUZZ_TIME (10 s at least), FUZZ_JOBS
+# of them at a time: a make -j of fuzz-run-CONFIG targets, -k so that
+# every config runs and reports, and any finding fails make fuzz.
 fuzz: fuzz-build
-	@$(TOP)/scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_OUT) $(FUZZ_TIME) \
-		$(FUZZ_JOBS) $(FUZZ_CONFIGS)
+	@n=$(words $(FUZZ_CONFIGS)); [ $$n -gt 0 ] || { echo "fuzz: no config"; exit 1; }; \
+	per=$$(( $(FUZZ_TIME) / (($$n + $(FUZZ_JOBS) - 1) / $(FUZZ_JOBS)) )); \
+	[ $$per -ge 10 ] || per=10; \
+	echo "fuzz: $(FUZZ_CONFIGS): $$per s each, $(FUZZ_JOBS) at a time"; \
+	$(MAKE) --no-print-directory -k -Otarget -j$(FUZZ_JOBS) \
+		FUZZ_TIME=$$per $(FUZZ_RUNS)
+
+$(FUZZ_RUNS): fuzz-run-%:
+	@$(TOP)/scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_OUT) $(FUZZ_TIME) $*
 
 fuzz-replay: fuzz-build
 	@test -n "$(FUZZ_CONFIG)" -a -n "$(FUZZ_INPUT)" || \

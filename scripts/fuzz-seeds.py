@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Seed inputs for the generic-fuzz freeze_mode configs.
 
-    fuzz-seeds.py OUTDIR CONFIG...
+    fuzz-seeds.py OUTDIR CONFIG
 
-Writes, for each generic-fuzz config named (virtio-blk-freeze, ...), a
-directory OUTDIR/CONFIG of inputs in generic-fuzz's own format
+Writes, for the generic-fuzz config named (virtio-blk-freeze, ...), the
+directory OUTDIR of inputs in generic-fuzz's own format
 (tests/qtest/fuzz/generic_fuzz.c: an opcode byte and its operands per
 command, commands separated by "FUZZ").  Each seed brings a device as far
 as a driver would (feature negotiation with VIRTIO_F_FREEZE_MODE and
@@ -32,10 +32,9 @@ import sys
 
 SEP = b"FUZZ"
 
-OP_READ, OP_WRITE, OP_PCI_READ, OP_PCI_WRITE = 2, 3, 4, 5
+OP_READ, OP_WRITE, OP_PCI_WRITE = 2, 3, 5
 OP_ADD_DMA_PATTERN, OP_CLEAR_DMA_PATTERNS, OP_CLOCK_STEP = 7, 8, 9
-BYTE, WORD, LONG, QUAD = 0, 1, 2, 3
-
+BYTE, WORD, LONG = 0, 1, 2
 
 
 def header_defines(*names):
@@ -57,31 +56,22 @@ def header_defines(*names):
 
 H = header_defines("virtio_pci.h", "virtio_config.h")
 # struct virtio_pci_common_cfg, freeze_mode included
-DFSELECT, DF = H["VIRTIO_PCI_COMMON_DFSELECT"], H["VIRTIO_PCI_COMMON_DF"]
-GFSELECT, GF = H["VIRTIO_PCI_COMMON_GFSELECT"], H["VIRTIO_PCI_COMMON_GF"]
-MSIX_CONFIG, STATUS = H["VIRTIO_PCI_COMMON_MSIX"], H["VIRTIO_PCI_COMMON_STATUS"]
-Q_SELECT, Q_SIZE = H["VIRTIO_PCI_COMMON_Q_SELECT"], H["VIRTIO_PCI_COMMON_Q_SIZE"]
-Q_MSIX, Q_ENABLE = H["VIRTIO_PCI_COMMON_Q_MSIX"], H["VIRTIO_PCI_COMMON_Q_ENABLE"]
-Q_DESCLO, Q_DESCHI = H["VIRTIO_PCI_COMMON_Q_DESCLO"], H["VIRTIO_PCI_COMMON_Q_DESCHI"]
-Q_AVAILLO = H["VIRTIO_PCI_COMMON_Q_AVAILLO"]
-Q_AVAILHI = H["VIRTIO_PCI_COMMON_Q_AVAILHI"]
-Q_USEDLO, Q_USEDHI = H["VIRTIO_PCI_COMMON_Q_USEDLO"], H["VIRTIO_PCI_COMMON_Q_USEDHI"]
-Q_RESET = H["VIRTIO_PCI_COMMON_Q_RESET"]
-FREEZE_MODE = H["VIRTIO_PCI_COMMON_FREEZE_MODE"]
-
-UNFREEZE = H["VIRTIO_PCI_FREEZE_MODE_UNFREEZE"]
-FREEZE_S3 = H["VIRTIO_PCI_FREEZE_MODE_FREEZE_S3"]
-BUSY = H["VIRTIO_PCI_FREEZE_MODE_BUSY"]
-ACK, DRIVER = H["VIRTIO_CONFIG_S_ACKNOWLEDGE"], H["VIRTIO_CONFIG_S_DRIVER"]
-FEATURES_OK = H["VIRTIO_CONFIG_S_FEATURES_OK"]
-DRIVER_OK = H["VIRTIO_CONFIG_S_DRIVER_OK"]
-SUSPEND = H["VIRTIO_CONFIG_S_SUSPEND"]
+(GFSELECT, GF, MSIX_CONFIG, STATUS, Q_SELECT, Q_SIZE, Q_ENABLE, Q_DESCLO,
+ Q_DESCHI, Q_AVAILLO, Q_AVAILHI, Q_USEDLO, Q_USEDHI, Q_RESET, FREEZE_MODE) = (
+    H["VIRTIO_PCI_COMMON_" + n] for n in (
+        "GFSELECT", "GF", "MSIX", "STATUS", "Q_SELECT", "Q_SIZE", "Q_ENABLE",
+        "Q_DESCLO", "Q_DESCHI", "Q_AVAILLO", "Q_AVAILHI", "Q_USEDLO",
+        "Q_USEDHI", "Q_RESET", "FREEZE_MODE"))
+UNFREEZE, FREEZE_S3, BUSY = (H["VIRTIO_PCI_FREEZE_MODE_" + n]
+                             for n in ("UNFREEZE", "FREEZE_S3", "BUSY"))
+ACK, DRIVER, FEATURES_OK, DRIVER_OK, SUSPEND = (
+    H["VIRTIO_CONFIG_S_" + n] for n in (
+        "ACKNOWLEDGE", "DRIVER", "FEATURES_OK", "DRIVER_OK", "SUSPEND"))
 RUNNING = ACK | DRIVER | FEATURES_OK | DRIVER_OK
 # The high feature word: VIRTIO_F_VERSION_1, VIRTIO_F_FREEZE_MODE and
 # VIRTIO_F_SUSPEND (the configs set both freeze_mode=on and suspend=on)
-FEATURES_HI = (1 << (H["VIRTIO_F_VERSION_1"] - 32)) | \
-    (1 << (H["VIRTIO_F_FREEZE_MODE"] - 32)) | \
-    (1 << (H["VIRTIO_F_SUSPEND"] - 32))
+FEATURES_HI = sum(1 << (H[n] - 32) for n in (
+    "VIRTIO_F_VERSION_1", "VIRTIO_F_FREEZE_MODE", "VIRTIO_F_SUSPEND"))
 
 # config: (common, isr, notify region index, number of queues,
 #          low feature word the seeds accept)
@@ -97,9 +87,9 @@ RING_BASE = 0x100000
 
 
 class Seed:
-    def __init__(self, common, isr, notify):
+    def __init__(self, common, notify):
         self.cmds = []
-        self.common, self.isr, self.notify = common, isr, notify
+        self.common, self.notify = common, notify
 
     def _add(self, op, operands=b""):
         cmd = bytes([op]) + operands
@@ -195,7 +185,7 @@ def seeds_for(config):
     out = {}
 
     def new(name):
-        s = Seed(common, isr, notify)
+        s = Seed(common, notify)
         driver_init(s, nqueues, features_lo)
         out[name] = s
         return s
@@ -307,17 +297,15 @@ def seeds_for(config):
 
 
 def main():
-    if len(sys.argv) < 3:
+    if len(sys.argv) != 3:
         sys.exit(__doc__)
-    outdir = sys.argv[1]
-    for config in sys.argv[2:]:
-        if config not in LAYOUT:
-            sys.exit(f"fuzz-seeds: no layout for config '{config}'")
-        d = os.path.join(outdir, config)
-        os.makedirs(d, exist_ok=True)
-        for name, seed in seeds_for(config).items():
-            with open(os.path.join(d, name), "wb") as f:
-                f.write(seed.bytes())
+    outdir, config = sys.argv[1:]
+    if config not in LAYOUT:
+        sys.exit(f"fuzz-seeds: no layout for config '{config}'")
+    os.makedirs(outdir, exist_ok=True)
+    for name, seed in seeds_for(config).items():
+        with open(os.path.join(outdir, name), "wb") as f:
+            f.write(seed.bytes())
 
 
 if __name__ == "__main__":

@@ -1,38 +1,29 @@
 #!/bin/bash
-# Run QEMU's generic-fuzz target (libFuzzer, ASan, UBSan) on the
-# freeze_mode configs and summarize what it did.
+# One config of `make fuzz` (mk/fuzz.mk runs them, FUZZ_JOBS at a time):
+# QEMU's generic-fuzz target (libFuzzer, ASan, UBSan) on
+# generic-fuzz-CONFIG for SECONDS of wall time, and what it did.
 #
-#   fuzz.sh FUZZ_BUILD OUTDIR SECONDS JOBS CONFIG...
+#   fuzz.sh FUZZ_BUILD OUTDIR SECONDS CONFIG
 #
-# Runs each generic-fuzz-CONFIG for an equal share of SECONDS of wall
-# time, JOBS of them at once.  Per config, OUTDIR/CONFIG/ keeps
+# OUTDIR/CONFIG/ keeps
 #   corpus/      the inputs libFuzzer found interesting (kept across runs:
 #                a second run goes on from there)
 #   seeds/       scripts/fuzz-seeds.py's starting inputs
 #   fuzz.log     libFuzzer's output
 #   crash-*, timeout-*, oom-*, leak-*   what it found, if anything
-# and prints per config the executions, libFuzzer's coverage (edges,
-# features), and the functions of hw/virtio/virtio-freeze.c the run
-# reached with their edges covered.  Exits non-zero if any config found
-# a crash, a hang, a sanitizer report or did not reach the freeze_mode
-# register at all.
+# and prints the executions, libFuzzer's coverage (edges, features), and
+# the functions of hw/virtio/virtio-freeze.c the run reached with their
+# edges covered.  Exits non-zero if the run found a crash, a hang, a
+# sanitizer report or did not reach the freeze_mode register at all.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-build=$(realpath "$1")
-out=$(realpath -m "$2")
-seconds=$3
-jobs=$4
-shift 4
-configs=("$@")
-fuzzer=$build/qemu-fuzz-x86_64
+fuzzer=$(realpath "$1")/qemu-fuzz-x86_64
+cfg=$4
+dir=$(realpath -m "$2")/$cfg
+per=$3
+log=$dir/fuzz.log
 
 [ -x "$fuzzer" ] || { echo "fuzz: $fuzzer not built" >&2; exit 1; }
-[ ${#configs[@]} -gt 0 ] || { echo "fuzz: no config" >&2; exit 1; }
-
-rounds=$(( (${#configs[@]} + jobs - 1) / jobs ))
-per=$(( seconds / rounds ))
-[ "$per" -ge 10 ] || per=10
-
 symbolizer=$(command -v llvm-symbolizer || command -v llvm-symbolizer-14 || true)
 export ASAN_SYMBOLIZER_PATH=$symbolizer
 # QEMU leaks at exit by design; a leak that grows per input shows up as
@@ -40,47 +31,24 @@ export ASAN_SYMBOLIZER_PATH=$symbolizer
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:symbolize=1
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 
-run_one() {
-    local cfg=$1 dir=$out/$1
-    mkdir -p "$dir/corpus"
-    rm -rf "$dir/seeds"
-    /usr/bin/python3 "$here/fuzz-seeds.py" "$dir/seeds.tmp" "$cfg" &&
-        mv "$dir/seeds.tmp/$cfg" "$dir/seeds" && rm -rf "$dir/seeds.tmp"
-    # -timeout: a single input that runs for 30 s is a hang of the
-    # device model.  -print_coverage: the functions reached, at exit.
-    (cd "$dir" && "$fuzzer" --fuzz-target="generic-fuzz-$cfg" \
-        -max_total_time="$per" -timeout=30 -rss_limit_mb=4096 \
-        -max_len=4096 -print_final_stats=1 -print_coverage=1 \
-        -artifact_prefix="$dir/" corpus seeds) > "$dir/fuzz.log" 2>&1
-    echo $? > "$dir/rc"
-}
+mkdir -p "$dir/corpus"
+rm -rf "$dir/seeds" "$log"
+/usr/bin/python3 "$here/fuzz-seeds.py" "$dir/seeds" "$cfg" ||
+    { echo "fuzz: $cfg: no seeds" >&2; exit 1; }
+# -timeout: a single input that runs for 30 s is a hang of the device
+# model.  -print_coverage: the functions reached, at exit.
+(cd "$dir" && "$fuzzer" --fuzz-target="generic-fuzz-$cfg" \
+    -max_total_time="$per" -timeout=30 -rss_limit_mb=4096 \
+    -max_len=4096 -print_final_stats=1 -print_coverage=1 \
+    -artifact_prefix="$dir/" corpus seeds) > "$log" 2>&1
+rc=$?
 
-echo "fuzz: ${configs[*]}: ${per} s each, $jobs at a time"
-for cfg in "${configs[@]}"; do
-    rm -f "$out/$cfg/rc" "$out/$cfg/fuzz.log"
-done
-active=0
-for cfg in "${configs[@]}"; do
-    run_one "$cfg" &
-    active=$((active + 1))
-    if [ "$active" -ge "$jobs" ]; then
-        wait -n
-        active=$((active - 1))
-    fi
-done
-wait
-
-fail=0
-for cfg in "${configs[@]}"; do
-    dir=$out/$cfg
-    log=$dir/fuzz.log
-    rc=$(cat "$dir/rc" 2>/dev/null || echo 1)
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
-    cov=$(sed -n 's/.* cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\).*/\1 edges, \2 features, corpus \3/p' \
-          <<<"$done_line")
-    echo "fuzz: $cfg: ${execs:-?} executions in ${per} s, ${cov:-no coverage line}, exit $rc"
-    /usr/bin/python3 - "$log" <<'PY'
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
+cov=$(sed -n 's/.* cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\).*/\1 edges, \2 features, corpus \3/p' \
+      <<<"$done_line")
+echo "fuzz: $cfg: ${execs:-?} executions in ${per} s, ${cov:-no coverage line}, exit $rc"
+/usr/bin/python3 - "$log" <<'PY'
 import re, sys
 funcs = {}
 for line in open(sys.argv[1], errors="replace"):
@@ -95,22 +63,22 @@ if funcs:
     print("fuzz:   " + ", ".join("%s %d/%d" % (f, c, t)
                                   for f, (r, c, t) in sorted(funcs.items())))
 PY
-    for a in "$dir"/crash-* "$dir"/timeout-* "$dir"/oom-* "$dir"/leak-* \
-             "$dir"/slow-unit-*; do
-        [ -e "$a" ] || continue
-        case $a in *slow-unit-*) echo "fuzz:   slow input: $a"; continue ;; esac
-        echo "fuzz:   FOUND: $a"
-        echo "fuzz:   replay: $fuzzer --fuzz-target=generic-fuzz-$cfg $a"
-        fail=1
-    done
-    if [ "$rc" != 0 ]; then
-        echo "fuzz:   libFuzzer exited $rc; the end of $log:"
-        grep -E 'ERROR|SUMMARY|runtime error|==[0-9]+==' "$log" | head -20 | sed 's/^/fuzz:     /'
-        fail=1
-    fi
-    if ! grep -q '^COVERED_FUNC: .* virtio_freeze_mode_write ' "$log"; then
-        echo "fuzz:   the run never reached virtio_freeze_mode_write()"
-        fail=1
-    fi
+fail=0
+for a in "$dir"/crash-* "$dir"/timeout-* "$dir"/oom-* "$dir"/leak-* \
+         "$dir"/slow-unit-*; do
+    [ -e "$a" ] || continue
+    case $a in *slow-unit-*) echo "fuzz:   slow input: $a"; continue ;; esac
+    echo "fuzz:   FOUND: $a"
+    echo "fuzz:   replay: $fuzzer --fuzz-target=generic-fuzz-$cfg $a"
+    fail=1
 done
+if [ "$rc" != 0 ]; then
+    echo "fuzz:   libFuzzer exited $rc; the end of $log:"
+    grep -E 'ERROR|SUMMARY|runtime error|==[0-9]+==' "$log" | head -20 | sed 's/^/fuzz:     /'
+    fail=1
+fi
+if ! grep -q '^COVERED_FUNC: .* virtio_freeze_mode_write ' "$log"; then
+    echo "fuzz:   the run never reached virtio_freeze_mode_write()"
+    fail=1
+fi
 exit $fail
