@@ -3,7 +3,7 @@
 #   - the rST pages the series adds (hw-virtio/docs/) build with Sphinx
 #     without a warning, together (they link to each other);
 #   - the virtio specification patch applies to VIRTIO_SPEC and passes
-#     scripts/check-spec.sh.
+#     scripts/check-spec.py.
 # (checkpatch runs from the Makefile.)
 #
 #   check-docs.sh VIRTIO_SPEC_DIR
@@ -36,4 +36,4 @@ fi
 echo "check-docs: $n rST pages of the series build without warnings"
 [ $n -gt 0 ] || { echo "check-docs: no rST pages found" >&2; exit 1; }
 
-"$here/check-spec.sh" "$spec"
+"$here/check-spec.py" "$spec"
