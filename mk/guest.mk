@@ -25,6 +25,8 @@
 GUEST_DIR := $(TOP)/scripts/guest
 GUEST_BUILD := $(TOP)/build/guest
 GUEST_PY := /usr/bin/python3 $(GUEST_DIR)/run-s3.py
+# The virgl runs: on an Xvfb display of their own, whose screen they read
+GUEST_GL_PY := env -u DISPLAY $(TOP)/scripts/xvfb-run.sh $(GUEST_BUILD) $(GUEST_PY)
 GUEST_QEMU ?= $(QEMU_BUILD)/qemu-system-x86_64
 # Kernels and S3 cycles of check-e2e (see docs/guest.md, "Time and CI").
 E2E_KERNELS ?= 6.1 6.12
@@ -145,9 +147,9 @@ check-e2e: qemu deps-guest $(GUEST_DEPS) \
 	done; \
 	for r in $(E2E_GL_RUNS); do \
 		gl="--gpu $${r#*:} --machine $${r%%:*} --kernel $(E2E_GL_KERNEL)"; \
-		QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode e2e $$gl \
+		QEMU=$(GUEST_QEMU) $(GUEST_GL_PY) --mode e2e $$gl \
 			--cycles $(E2E_GL_CYCLES); \
-		QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode stock $$gl \
+		QEMU=$(GUEST_QEMU) $(GUEST_GL_PY) --mode stock $$gl \
 			$(E2E_STOCK_ARGS_$(E2E_GL_KERNEL)); \
 	done; \
 	for r in $(E2E_FW_RUNS); do \

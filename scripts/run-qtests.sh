@@ -11,11 +11,8 @@ shift
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$build" || exit 1
 
-. "$here/xvfb-lib.sh"
-xvfb_start meson-logs/freeze-qtests-xvfb
-
-pyvenv/bin/meson test --no-rebuild --print-errorlogs --num-processes 1 \
-    --logbase freeze-qtests "$@"
+"$here/xvfb-run.sh" meson-logs/freeze-qtests-xvfb pyvenv/bin/meson test \
+    --no-rebuild --print-errorlogs --num-processes 1 --logbase freeze-qtests "$@"
 rc=$?
 
 /usr/bin/python3 - "$build/meson-logs/freeze-qtests.json" <<'PY'

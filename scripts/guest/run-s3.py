@@ -14,9 +14,10 @@ Kernels (--kernel):
 
 Devices (--gpu): virtio-gpu-pci (default), virtio-vga, and with virgl
 virtio-vga-gl, virtio-gpu-gl-pci.  The GL devices run with
-"-display sdl,gl=on" on an Xvfb display (scripts/xvfb-lib.sh; Mesa
-llvmpipe) and the picture is read from Xvfb's screen, as QMP screendump
-cannot read a GL scanout; the guest must negotiate virgl.
+"-display sdl,gl=on" on the Xvfb display of scripts/xvfb-run.sh, which
+runs this script (Mesa llvmpipe), and the picture is read from Xvfb's
+screen, as QMP screendump cannot read a GL scanout; the guest must
+negotiate virgl.
 
 Modes:
   e2e    freeze path (patched modules, freeze_mode=on): every cycle must
@@ -61,7 +62,7 @@ Examples:
   run-s3.py --mode demo --path freeze --out build/demo
   run-s3.py --kernel 6.12 --mode e2e --machine pc --cycles 20
   run-s3.py --kernel 6.12 --mode stock --stock-variant patched --stock-freeze-mode off
-  run-s3.py --kernel 6.12 --gpu virtio-vga-gl --mode e2e --cycles 3
+  xvfb-run.sh build/guest run-s3.py --kernel 6.12 --gpu virtio-vga-gl --cycles 3
   run-s3.py --kernel 6.12 --firmware ovmf-smm --mode e2e --cycles 20
   run-s3.py --kernel 6.12 --firmware seabios-stock --mode firmware-bug
 """
@@ -166,20 +167,6 @@ def labelled(imgs, title, subtitle, scale=1.0, gap=16):
 
 
 # ---------------------------------------------------------------- Xvfb
-def in_xvfb(argv):
-    """Run this script again on an Xvfb display of scripts/xvfb-lib.sh (the
-    qtests' helper), which sets QTEST_XVFB_SCREEN to its screen file."""
-    logdir = os.path.join(TOP, "build/guest")
-    os.makedirs(logdir, exist_ok=True)
-    env = dict(os.environ, S3_IN_XVFB="1")
-    env.pop("DISPLAY", None)  # always our own Xvfb: we read its screen
-    script = ('. "$1"; xvfb_start "$2" >&2; shift 2; "$@"; rc=$?; '
-              'xvfb_stop; exit $rc')
-    return subprocess.call(["bash", "-c", script, "xvfb",
-                            os.path.join(TOP, "scripts/xvfb-lib.sh"), logdir,
-                            sys.executable] + argv, env=env)
-
-
 def xvfb_screen():
     """Xvfb's screen, from the XWD file it keeps with -fbdir: a header of
     big-endian words, the colormap, then 32-bit B, G, R, X pixels."""
@@ -321,7 +308,7 @@ class VM:
             # SDL centres its window for QEMU's first 640x480 surface and,
             # without a window manager, never moves it when the guest sets
             # its mode: at 800x600 the window (+320+272) stays all on
-            # xvfb-lib.sh's 1280x1024 screen.
+            # xvfb-run.sh's 1280x1024 screen.
             gpu += ",xres=800,yres=600"
         if freeze_mode is not None:
             gpu += ",freeze_mode=" + freeze_mode
@@ -931,11 +918,9 @@ def main():
                                " +VGA" if args.vga else "",
                                "" if args.firmware == "seabios" else " " + args.firmware)
     if args.gpu in GL_GPUS and "QTEST_XVFB_SCREEN" not in os.environ:
-        if os.environ.get("S3_IN_XVFB"):
-            log("FAIL: %s needs an Xvfb display with OpenGL and none started "
-                "(build/guest/xvfb.log) (%s)" % (args.gpu, what))
-            return 1
-        return in_xvfb(sys.argv)
+        log("FAIL: %s needs the Xvfb display of scripts/xvfb-run.sh, with no "
+            "DISPLAY set (build/guest/xvfb.log) (%s)" % (args.gpu, what))
+        return 1
     try:
         {"e2e": mode_e2e, "stock": mode_stock, "demo": mode_demo,
          "bench": mode_bench, "cmd": mode_cmd,
