@@ -18,11 +18,7 @@
 #   tablet           wait up to 10 s for one event of the virtio tablet
 #   hvc TEXT         write TEXT to /dev/hvc0 (the virtio console)
 #   blksize          /sys/block/vda/size (512-byte sectors)
-#   gpuwait          wait until virtio-gpu is bound with /dev/fb0, keep
-#                    fbcon off it (after the driver was probed again)
-#   s2idle           suspend to idle (mem_sleep s2idle, echo mem); the host
-#                    wakes the guest (ACPI power button)
-#   deep             suspend to RAM with mem_sleep deep (= suspend)
+# (init.sh's "suspend deep|s2idle" does the system sleep.)
 
 desktop_setup() {
     # the core's "stopped in place"/"resumed in place" lines are dev_dbg
@@ -116,35 +112,6 @@ desktop_tablet() {
     [ "$n" -ge 24 ]
 }
 
-desktop_gpuwait() {
-    i=0
-    while [ $i -lt 300 ]; do
-        if ls /sys/bus/virtio/drivers/virtio_gpu 2>/dev/null | grep -q '^virtio' &&
-            [ -e /dev/fb0 ]; then
-            break
-        fi
-        sleep 0.1
-        i=$((i + 1))
-    done
-    for v in /sys/class/vtconsole/vtcon*; do
-        if grep -qi "frame buffer" "$v/name" 2>/dev/null; then
-            echo 0 >"$v/bind"
-        fi
-    done
-    [ -e /dev/fb0 ] || { echo "GPU no /dev/fb0"; return 1; }
-    echo "GPU bound, fb0 $(cat /sys/class/graphics/fb0/name 2>/dev/null)"
-}
-
-desktop_sleep() {
-    echo "$1" >/sys/power/mem_sleep || return 1
-    echo "mem_sleep: $(cat /sys/power/mem_sleep)"
-    echo "SUSPENDING"
-    echo mem >/sys/power/state
-    rc=$?
-    echo "RESUMED rc=$rc"
-    return $rc
-}
-
 desktop_run() {
     case "$1" in
     devices) desktop_devices ;;
@@ -156,9 +123,6 @@ desktop_run() {
     tablet) desktop_tablet ;;
     hvc) shift; echo "$*" >/dev/hvc0 ;;
     blksize) cat /sys/block/vda/size ;;
-    gpuwait) desktop_gpuwait ;;
-    s2idle) desktop_sleep s2idle ;;
-    deep) desktop_sleep deep ;;
     *) echo "unknown command: $1"; return 2 ;;
     esac
 }

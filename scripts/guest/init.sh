@@ -9,8 +9,9 @@
 # At start the guest prints "READY variant=<v> kernel=<release>".
 # Commands:
 #   draw N        draw the demo picture for step N onto /dev/fb0 (fbdraw)
-#   suspend       set mem_sleep to deep and do "echo mem > /sys/power/state"
-#                 (S3); answers after resume with the time the write took
+#   suspend [deep|s2idle]  set mem_sleep (default deep: S3; s2idle: suspend
+#                 to idle) and do "echo mem > /sys/power/state"; answers
+#                 after resume with the time the write took
 #   dmesg [-c] [ERE]  kernel log lines matching ERE (default: PM/virtio
 #                 lines); -c clears the log after reading it
 #   irq           /proc/interrupts lines of the virtio-gpu device, then
@@ -76,7 +77,7 @@ run() {
     ping) echo pong ;;
     draw) /bin/fbdraw "${2:-0}" ;;
     suspend)
-        [ -w /sys/power/mem_sleep ] && echo deep >/sys/power/mem_sleep
+        echo "${2:-deep}" >/sys/power/mem_sleep || return 1
         echo "mem_sleep: $(cat /sys/power/mem_sleep 2>/dev/null)"
         t0=$(cut -d' ' -f1 /proc/uptime)
         echo "SUSPENDING"

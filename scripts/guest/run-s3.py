@@ -289,35 +289,21 @@ def kernel_and_initrd(args, variant):
 
 class VM:
     """A guest on QEMUMachine: QMP on its socketpair, ttyS0 (the kernel
-    console) into console.log, ttyS1 the command channel."""
+    console) into console.log, ttyS1 the command channel.  VM(args, tag)
+    makes the run directory; launch() boots the guest with the devices of
+    the caller (this script's virtio-gpu, run-desktop.py's desktop)."""
 
-    def __init__(self, args, variant, freeze_mode, tag, gpu_opts="",
-                 root_port=False):
-        self.args = args
-        self.tag = tag
-        self.gl = args.gpu in GL_GPUS
+    def __init__(self, args, tag, gl=False):
+        self.args, self.tag, self.gl = args, tag, gl
         self.dir = tempfile.mkdtemp(prefix="s3-%s-" % tag.replace("/", "-"),
                                     dir=os.path.join(TOP, "build", "guest"))
+        self.console = os.path.join(self.dir, "console.log")
+
+    def launch(self, kernel, initrd, dev):
+        args = self.args
         qemu = os.environ.get("QEMU") or os.path.join(TOP, "build/obj/qemu-system-x86_64")
         if not os.path.exists(qemu):
             raise Fail("no QEMU binary at %s (set QEMU=)" % qemu)
-        kernel, initrd = kernel_and_initrd(args, variant)
-        self.console = os.path.join(self.dir, "console.log")
-        gpu = args.gpu + gpu_opts
-        if self.gl:
-            # SDL centres its window for QEMU's first 640x480 surface and,
-            # without a window manager, never moves it when the guest sets
-            # its mode: at 800x600 the window (+320+272) stays all on
-            # xvfb-run.sh's 1280x1024 screen.
-            gpu += ",xres=800,yres=600"
-        if freeze_mode is not None:
-            gpu += ",freeze_mode=" + freeze_mode
-        if args.vga:
-            gpu += ",id=gpu0"  # screendump must name it: VGA comes first
-        dev = ["-device", gpu]
-        if root_port:
-            dev = ["-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
-                   "-device", gpu + ",bus=rp0"]
         s3 = "ICH9-LPC.disable_s3=0" if args.machine == "q35" else "PIIX4_PM.disable_s3=0"
         qargs = ["-accel", "tcg", "-m", "512", "-smp", "1", "-nodefaults",
                  "-no-reboot", "-name", "s3",
@@ -325,18 +311,9 @@ class VM:
                  "-append", "console=ttyS0 loglevel=6 mem_sleep_default=deep "
                  "no_console_suspend panic=-1 " + args.append,
                  "-global", s3, "-serial", "file:" + self.console] + dev
-        if self.gl:
-            # after QEMUMachine's "-display none": the last one counts
-            qargs += ["-display", "sdl,gl=on"]
-        if args.vga:
-            qargs += ["-device", "VGA"]
+        # the firmware: -bios or pflash; the option ROMs come from the
+        # build tree's qemu-bundle (scripts/link-firmware.sh)
         qargs += self.firmware_args(args)
-        for d in (os.path.join(TOP, "build/obj/pc-bios/optionrom"),
-                  os.path.join(TOP, "build/obj/qemu-bundle/usr/local/share/qemu"),
-                  "/usr/share/seabios", "/usr/lib/ipxe/qemu",
-                  os.path.join(TOP, "build/qemu/pc-bios")):
-            if args.firmware_dirs and os.path.isdir(d):
-                qargs += ["-L", d]
         self.machine = QEMUMachine(qemu, qargs, name="qemu", log_dir=self.dir,
                                    base_temp_dir=self.dir)
         self.machine.set_machine(args.machine)
@@ -345,7 +322,7 @@ class VM:
         t0 = time.time()
         try:
             log("[%s] boot: %s -machine %s %s (QEMUMachine adds -display none "
-                "-vga none, QMP and ttyS1)" % (tag, qemu, args.machine,
+                "-vga none, QMP and ttyS1)" % (self.tag, qemu, args.machine,
                                                " ".join(qargs)))
             self.machine.launch()
             self.guest = Guest(self.machine.console_socket, self.machine)
@@ -353,9 +330,10 @@ class VM:
         except (Fail, QEMUMachineError) as e:
             self.dump_tail()
             self.machine.kill()
-            raise Fail("[%s] boot: %s" % (tag, e)) from e
-        log("[%s] guest up after %.1fs: %s" % (tag, time.time() - t0, ready))
+            raise Fail("[%s] boot: %s" % (self.tag, e)) from e
+        log("[%s] guest up after %.1fs: %s" % (self.tag, time.time() - t0, ready))
         self.check_firmware()
+        return self
 
     def firmware_args(self, args):
         """-bios or the pflash drives of --firmware, and the debug port"""
@@ -442,6 +420,23 @@ class VM:
             time.sleep(0.1)
         raise Fail("the SDL window never showed the same picture twice")
 
+    def run(self, cmd, timeout=60, check=True):
+        """A guest command's output; a failure of it fails the run."""
+        try:
+            rc, out = self.guest.run(cmd, timeout)
+        except Fail as e:
+            raise Fail("[%s] guest '%s': %s" % (self.tag, cmd, e)) from e
+        if check and rc != 0:
+            raise Fail("[%s] guest '%s' failed (rc %d): %s" %
+                       (self.tag, cmd, rc, " | ".join(out)))
+        return out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def close(self):
         try:
             self.machine.shutdown(timeout=10)
@@ -477,13 +472,18 @@ def irq_total(vm):
     raise Fail("irq: %s" % out)
 
 
-def s3_cycle(vm, timeout):
+def s3_cycle(vm, timeout, mem_sleep="deep", asleep=None):
     """echo mem, wait until QEMU is suspended, system_wakeup; returns the
-    round trip (wakeup -> guest answer) and the guest's output."""
-    seq = vm.guest.send("suspend")
+    round trip (wakeup -> guest answer) and the guest's output.  With
+    mem_sleep s2idle, suspend to idle: QEMU runs on, the guest says it is
+    suspending, and the ACPI power button wakes it.  asleep(): what the
+    host does while the guest sleeps."""
+    s2idle = mem_sleep == "s2idle"
+    seq = vm.guest.send("suspend " + mem_sleep)
     deadline = time.time() + timeout
     early = []
-    while vm.machine.cmd("query-status")["status"] != "suspended":
+    while ("SUSPENDING" not in early if s2idle else
+           vm.machine.cmd("query-status")["status"] != "suspended"):
         if time.time() > deadline:
             raise Fail("guest did not enter S3 within %ds: %s" % (timeout, early))
         line = vm.guest.readline(time.time() + 0.1)
@@ -497,9 +497,13 @@ def s3_cycle(vm, timeout):
                 rc, dm = vm.guest.run("dmesg", 30)
                 raise Fail("suspend returned without entering S3: %s; dmesg: %s"
                            % (early, "\n    ".join(dm[-15:])))
-    time.sleep(0.2)
+    # s2idle: the devices are suspended after "suspend entry"; a wakeup
+    # that came too early would abort the suspend (the caller checks)
+    time.sleep(4.0 if s2idle else 0.2)
+    if asleep:
+        asleep()
     t0 = time.time()
-    vm.machine.cmd("system_wakeup")
+    vm.machine.cmd("system_powerdown" if s2idle else "system_wakeup")
     rc, out = vm.guest.wait_end(seq, timeout)
     rt = time.time() - t0
     out = early + out
@@ -547,12 +551,6 @@ def check_virgl(vm, d):
          " ".join(" ".join(dbg).split())))
     if d.get("virgl") != "1" or not any("+virgl" in l for l in out):
         raise Fail("[%s] the guest did not negotiate virgl" % vm.tag)
-    try:
-        vm.machine.cmd("screendump", filename=os.path.join(vm.dir, "gl.ppm"))
-        log("[%s] QMP screendump on the GL display: works" % vm.tag)
-    except QMPError as e:
-        log("[%s] QMP screendump on the GL display: %s (reading Xvfb's "
-            "screen instead)" % (vm.tag, e))
 
 
 def q35_chipset(vm):
@@ -582,6 +580,13 @@ def show_chipset(c):
         c["PMBASE"], c["ACPI_CNTL"], c["PCIEXBAR"])
 
 
+def negotiated(vm, d, want):
+    """Whether the path negotiated VIRTIO_F_FREEZE_MODE (bit 45) is want"""
+    if (d.get("freeze_mode_negotiated") == "1") != want:
+        raise Fail("[%s] VIRTIO_F_FREEZE_MODE (bit 45) was %snegotiated"
+                   % (vm.tag, "not " if want else ""))
+
+
 def boot(args, path):
     gpu_opts, root_port = "", False
     if path == "freeze":
@@ -597,11 +602,39 @@ def boot(args, path):
                               "" if args.gpu == "virtio-gpu-pci" else "/" + args.gpu,
                               "+VGA" if args.vga else "",
                               "" if args.firmware == "seabios" else "/" + args.firmware)
-    vm = VM(args, variant, fm, tag, gpu_opts, root_port)
-    d, out = info(vm)
-    log("[%s] %s: virtio-gpu %s status=%s freeze_mode_negotiated=%s" %
-        (tag, args.gpu, d.get("device"), d.get("status"),
-         d.get("freeze_mode_negotiated")))
+    kernel, initrd = kernel_and_initrd(args, variant)
+    vm = VM(args, tag, gl=args.gpu in GL_GPUS)
+    gpu = args.gpu + gpu_opts
+    if vm.gl:
+        # SDL centres its window for QEMU's first 640x480 surface and,
+        # without a window manager, never moves it when the guest sets
+        # its mode: at 800x600 the window (+320+272) stays all on
+        # xvfb-run.sh's 1280x1024 screen.
+        gpu += ",xres=800,yres=600"
+    if fm is not None:
+        gpu += ",freeze_mode=" + fm
+    if args.vga:
+        gpu += ",id=gpu0"  # screendump must name it: VGA comes first
+    dev = ["-device", gpu]
+    if root_port:
+        dev = ["-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
+               "-device", gpu + ",bus=rp0"]
+    if vm.gl:
+        # after QEMUMachine's "-display none": the last one counts
+        dev += ["-display", "sdl,gl=on"]
+    if args.vga:
+        dev += ["-device", "VGA"]
+    vm.launch(kernel, initrd, dev)
+    try:
+        d, out = info(vm)
+        log("[%s] %s: virtio-gpu %s status=%s freeze_mode_negotiated=%s" %
+            (tag, args.gpu, d.get("device"), d.get("status"),
+             d.get("freeze_mode_negotiated")))
+        if vm.gl:
+            check_virgl(vm, d)
+    except BaseException:
+        vm.close()
+        raise
     return vm, d
 
 
@@ -681,11 +714,8 @@ def mode_e2e(args):
         raise Fail("fbdraw draws the same picture for steps 10 and 11")
     vm, d = boot(args, "freeze")
     tag = vm.tag
-    try:
-        if d.get("freeze_mode_negotiated") != "1":
-            raise Fail("[%s] VIRTIO_F_FREEZE_MODE (bit 45) was not negotiated" % tag)
-        if vm.gl:
-            check_virgl(vm, d)
+    with vm:
+        negotiated(vm, d, True)
         results, passed = [], 0
         for n in range(1, args.cycles + 1):
             r = one_cycle(vm, tag, n, 10 * n, args, results)
@@ -716,26 +746,19 @@ def mode_e2e(args):
             if n != args.cycles:
                 raise Fail("[%s] SeaBIOS jumped to the resume vector %d times "
                            "in %d cycles" % (tag, n, args.cycles))
-    finally:
-        vm.close()
 
 
 def mode_stock(args):
     vm, d = boot(args, "stock")
     tag = vm.tag
-    try:
-        if d.get("freeze_mode_negotiated") == "1":
-            raise Fail("[%s] stock path negotiated VIRTIO_F_FREEZE_MODE" % tag)
-        if vm.gl:
-            check_virgl(vm, d)
+    with vm:
+        negotiated(vm, d, False)
         r = one_cycle(vm, tag, 1, 10, args, [])
         if cycle_ok(r):
             raise Fail("[%s] stock path kept the display: the test proves nothing" % tag)
         log("[%s] stock path is broken as expected (display %s, redraw %s)" %
             (tag, "kept" if r["preserved"] else "lost",
              "ok" if r["redraw"] else "lost"))
-    finally:
-        vm.close()
 
 
 def mode_firmware_bug(args):
@@ -748,9 +771,8 @@ def mode_firmware_bug(args):
                    "(--machine q35 --firmware seabios-stock)")
     vm, d = boot(args, "freeze")
     tag = vm.tag
-    try:
-        if d.get("freeze_mode_negotiated") != "1":
-            raise Fail("[%s] VIRTIO_F_FREEZE_MODE (bit 45) was not negotiated" % tag)
+    with vm:
+        negotiated(vm, d, True)
         c = q35_chipset(vm)
         log("[%s] chipset after boot: %s" % (tag, show_chipset(c)))
         if not chipset_restored(c):
@@ -779,17 +801,13 @@ def mode_firmware_bug(args):
         rc, out = vm.guest.run("ping", 30)
         if rc != 0:
             raise Fail("[%s] the guest no longer answers" % tag)
-    finally:
-        vm.close()
 
 
 def mode_demo(args):
     paths = [args.path] if args.path != "both" else ["freeze", "stock"]
     for path in paths:
         vm, d = boot(args, path)
-        try:
-            if vm.gl:
-                check_virgl(vm, d)
+        with vm:
             r = one_cycle(vm, vm.tag, 1, 10, args, [])
             title = "%s path: %s, Linux %s, %s, S3 cycle %d" % (
                 "freeze_mode" if path == "freeze" else
@@ -801,8 +819,6 @@ def mode_demo(args):
                 if re.search(r"PM: (suspend|resume)|virtio|blocked|hung", l):
                     log("[%s] guest: %s" % (vm.tag, l))
             log("[%s] SAW: %s" % (vm.tag, saw(r)))
-        finally:
-            vm.close()
 
 
 def mode_bench(args):
@@ -857,25 +873,47 @@ def mode_bench(args):
 def mode_cmd(args):
     """Boot one path and run guest commands (debugging)."""
     vm, d = boot(args, args.path if args.path != "both" else "freeze")
-    try:
+    with vm:
         for c in args.cmd:
             rc, out = vm.guest.run(c, args.s3_timeout)
             log("$ %s  (rc=%d)" % (c, rc))
             for l in out:
                 log("  " + l)
-    finally:
-        vm.close()
+
+
+def arguments(doc):
+    """The options of a VM run, run-desktop.py's too."""
+    ap = argparse.ArgumentParser(description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--machine", choices=("q35", "pc"), default="q35")
+    ap.add_argument("--cycles", type=int, default=3)
+    ap.add_argument("--boot-timeout", type=int, default=180)
+    ap.add_argument("--s3-timeout", type=int, default=60)
+    ap.add_argument("--settle", type=float, default=1.0,
+                    help="seconds between the guest's answer and the screendump")
+    ap.add_argument("--keep", action="store_true", help="keep the run directory")
+    return ap
+
+
+def report(what, run, args):
+    """run(args), then PASS or FAIL with what and the time: the exit status"""
+    t0 = time.time()
+    try:
+        run(args)
+    except (Fail, QMPError, QEMUMachineError) as e:
+        log("FAIL: %s (%s, %.0f s)" % (e, what, time.time() - t0))
+        return 1
+    log("PASS: %s (%.0f s)" % (what, time.time() - t0))
+    return 0
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = arguments(__doc__)
     ap.add_argument("--mode", choices=("e2e", "stock", "demo", "bench", "cmd",
                                        "firmware-bug"),
                     default="e2e")
     ap.add_argument("--cmd", action="append", default=[],
                     help="cmd mode: guest command to run (repeatable)")
-    ap.add_argument("--machine", choices=("q35", "pc"), default="q35")
     ap.add_argument("--kernel", choices=("6.1", "6.12"), default="6.1",
                     help="guest kernel (see above)")
     ap.add_argument("--gpu", choices=("virtio-gpu-pci", "virtio-vga") + GL_GPUS,
@@ -883,7 +921,6 @@ def main():
                     help="the virtio-gpu device (GL ones on Xvfb, see above)")
     ap.add_argument("--bench-paths", default="freeze,stock,noreset",
                     help="bench: comma-separated paths (freeze, stock, noreset)")
-    ap.add_argument("--cycles", type=int, default=3)
     ap.add_argument("--path", choices=("freeze", "stock", "noreset", "both"),
                     default="both",
                     help="demo: which path(s)")
@@ -899,20 +936,12 @@ def main():
                     help="freeze_mode property on the stock path (absent: not "
                          "given, works with an unpatched QEMU)")
     ap.add_argument("--append", default="", help="extra kernel command line")
-    ap.add_argument("--boot-timeout", type=int, default=180)
-    ap.add_argument("--s3-timeout", type=int, default=60)
     ap.add_argument("--redraw-timeout", type=int, default=20)
-    ap.add_argument("--settle", type=float, default=1.0,
-                    help="seconds between the guest's answer and the screendump")
-    ap.add_argument("--no-firmware-dirs", dest="firmware_dirs", action="store_false",
-                    help="do not pass -L for optionrom/seabios/ipxe dirs")
-    ap.add_argument("--keep", action="store_true", help="keep the run directory")
     ap.add_argument("--firmware", choices=tuple(SEABIOS) + tuple(OVMF),
                     default="seabios", help="firmware (see above)")
     ap.add_argument("--vga", action="store_true",
                     help="also q35's standard VGA, -device VGA (see above)")
     args = ap.parse_args()
-    t0 = time.time()
     what = "%s %s %s%s%s%s" % (args.mode, args.machine, args.kernel,
                                "" if args.gpu == "virtio-gpu-pci" else " " + args.gpu,
                                " +VGA" if args.vga else "",
@@ -921,15 +950,9 @@ def main():
         log("FAIL: %s needs the Xvfb display of scripts/xvfb-run.sh, with no "
             "DISPLAY set (build/guest/xvfb.log) (%s)" % (args.gpu, what))
         return 1
-    try:
-        {"e2e": mode_e2e, "stock": mode_stock, "demo": mode_demo,
-         "bench": mode_bench, "cmd": mode_cmd,
-         "firmware-bug": mode_firmware_bug}[args.mode](args)
-    except (Fail, QMPError, QEMUMachineError) as e:
-        log("FAIL: %s (%s, %.0f s)" % (e, what, time.time() - t0))
-        return 1
-    log("PASS: %s (%.0f s)" % (what, time.time() - t0))
-    return 0
+    return report(what, {"e2e": mode_e2e, "stock": mode_stock, "demo": mode_demo,
+                         "bench": mode_bench, "cmd": mode_cmd,
+                         "firmware-bug": mode_firmware_bug}[args.mode], args)
 
 
 if __name__ == "__main__":
