@@ -3,68 +3,46 @@
 (echo mem > /sys/power/state, then QMP system_wakeup) and check that the
 display survives.  QEMU is driven with QEMU's own Python package
 (qemu.machine.QEMUMachine, qemu.qmp from build/qemu/python), pictures are
-Pillow's (python3-pil).  See docs/guest.md.
+Pillow's (python3-pil).  docs/guest.md describes it all in full.
 
-Kernels (--kernel):
-  6.1    Debian 12's kernel with the patched virtio modules in the initramfs
-         (variant patched) or the stock ones (variant stock)
-  6.12   build/guest/bzImage-6.12 (build-kernel.sh, series applied, virtio
-         built in) or bzImage-6.12-stock (variant stock: unpatched), with
-         the module-less initramfs-builtin.cpio.gz
+Kernels (--kernel): 6.1, Debian 12's kernel with the patched virtio
+modules in the initramfs (variant patched) or the stock ones (variant
+stock); 6.12, build/guest/bzImage-6.12 (series applied, virtio built in)
+or bzImage-6.12-stock (unpatched), with initramfs-builtin.cpio.gz.
 
 Devices (--gpu): virtio-gpu-pci (default), virtio-vga, and with virgl
-virtio-vga-gl, virtio-gpu-gl-pci.  The GL devices run with
-"-display sdl,gl=on" on the Xvfb display of scripts/xvfb-run.sh, which
-runs this script (Mesa llvmpipe), and the picture is read from Xvfb's
-screen, as QMP screendump cannot read a GL scanout; the guest must
-negotiate virgl.
+virtio-vga-gl, virtio-gpu-gl-pci: "-display sdl,gl=on" on the Xvfb
+display of scripts/xvfb-run.sh, which runs this script, the picture read
+from Xvfb's screen (QMP screendump cannot read a GL scanout); the guest
+must negotiate virgl.  --vga adds q35's standard VGA (-device VGA).
 
 Modes:
-  e2e    freeze path (patched modules, freeze_mode=on): every cycle must
-         keep the display pixel-identical, redraw after resume, advance the
-         virtio-gpu interrupt count and answer.  Exit 1 on any failure.
-  stock  today's path (stock modules, no freeze_mode): runs one cycle and
-         asserts the display IS broken after resume (proves the difference).
-  demo   one cycle on the chosen path, writes before/after PNGs and a
-         labelled side-by-side, prints what it saw; never fails on a broken
-         display.
+  e2e    freeze path: every cycle must keep the display pixel-identical,
+         redraw after resume, advance the virtio-gpu interrupt count and
+         answer (on q35, the firmware must have restored the chipset)
+  stock  today's path: one cycle that must lose the display
+  demo   one cycle per path: before/after PNGs and a labelled side by side
   firmware-bug
-         q35 on stock SeaBIOS (--firmware seabios-stock): its resume path
-         restores the chipset through the MMCONFIG window that the wakeup
-         reset disabled.  Asserts what happens: the first S3 cycle keeps
-         the display, after it the guest reads the ACPI PM I/O space and
-         MMCONFIG disabled (PMBASE, ACPI_CNTL, PCIEXBAR at their reset
-         values), and the second suspend returns without reaching S3.
-  bench  N cycles per path without redrawing: the S3 round trip
-         (system_wakeup -> guest userspace answer), the guest's "resume of
-         devices" time and whether the display was kept (pixel diff), for
-         the freeze path, the stock path and (6.12, q35) upstream's
-         No_Soft_Reset alternative: virtio-gpu behind a pcie-root-port with
-         x-pcie-pm-no-soft-reset=on, without freeze_mode.
+         q35 on stock SeaBIOS (--firmware seabios-stock): the first cycle
+         works, the chipset is not restored, the second suspend returns
+         without reaching S3
+  bench  the S3 round trip and the guest's "resume of devices" time per
+         path: freeze, stock, and (6.12, q35) upstream's No_Soft_Reset
+         alternative (pcie-root-port, x-pcie-pm-no-soft-reset=on)
+  cmd    boot and run guest commands (--cmd, debugging)
 
-Firmware (--firmware): seabios, the project's (build/seabios/bios-256k.bin:
-Debian's source package with patches/seabios/, scripts/build-seabios.sh);
-seabios-stock, the seabios package's (/usr/share/seabios); ovmf, Debian's
-OVMF without SMM (OVMF_CODE_4M.fd) and ovmf-smm, with SMM (OVMF_CODE_4M.
-secboot.fd, -machine smm=on, secure pflash; no keys enrolled, so the
-kernel boots), both as pflash with a copy of OVMF_VARS_4M.fd.  The
-firmware's debug output (port 0x402) goes to firmware.log in the run
-directory; a SeaBIOS run checks the version it announces there and, on
-q35, each resume checks that the firmware restored the chipset.
---vga adds q35's standard VGA (-device VGA), which decodes 0xa0000.
-
-The expected picture is fbdraw's (scripts/guest/fbdraw.c, the program the
-guest draws with): the host runs the same build with --ppm.
+Firmware (--firmware): seabios, the project's (build/seabios); seabios-
+stock, the seabios package's; ovmf and ovmf-smm (-machine smm=on, secure
+pflash), Debian's OVMF with a copy of OVMF_VARS_4M.fd.  The debug port
+(0x402) goes to firmware.log; a SeaBIOS run checks the version it
+announces.  The expected picture is fbdraw's (fbdraw.c, run with --ppm).
 
 Examples:
   run-s3.py --mode e2e --machine q35 --cycles 20
-  run-s3.py --mode stock --machine pc
   run-s3.py --mode demo --path freeze --out build/demo
-  run-s3.py --kernel 6.12 --mode e2e --machine pc --cycles 20
   run-s3.py --kernel 6.12 --mode stock --stock-variant patched --stock-freeze-mode off
   xvfb-run.sh build/guest run-s3.py --kernel 6.12 --gpu virtio-vga-gl --cycles 3
   run-s3.py --kernel 6.12 --firmware ovmf-smm --mode e2e --cycles 20
-  run-s3.py --kernel 6.12 --firmware seabios-stock --mode firmware-bug
 """
 import argparse
 import io
