@@ -4,25 +4,12 @@
 Check that the virtio specification patches in docs/spec/*.patch apply to
 the virtio specification sources in VIRTIO_SPEC_DIR (a git checkout or a
 plain directory holding content.tex, transport-pci.tex, conformance.tex at
-its root), and sanity-check the patched LaTeX:
-  - every patch applies with `git apply --check` / `git apply` (paths are
-    relative to the spec root), and with `patch -p1` if patch(1) exists;
-  - every \\ref / \\nameref the patches add points at a label that exists
-    (\\label{...}, or the labels made by \\devicenormative/\\drivernormative);
-  - no label is defined twice in the patched files;
-  - VIRTIO_F_FREEZE_MODE and freeze_mode appear in content.tex,
-    transport-pci.tex and conformance.tex;
-  - braces and \\begin{...}/\\end{...} pairs are balanced in every patched
-    .tex file;
-  - conformance: every line the patches add or change that holds an
-    RFC 2119 keyword in capitals (MUST, SHOULD, MAY, ...) is inside a
-    \\devicenormative/\\drivernormative block that conformance.tex
-    references; the failure names the file, line and block.  Only the
-    lines the patches touch are checked, so the spec's own text (which
-    has normative keywords outside such blocks) never fails it;
-  - every normative block the patches add is referenced from
-    conformance.tex and listed by its full label in docs/spec/README.md
-    (the statement -> label table).
+its root), with git apply and patch -p1 alike, and sanity-check the
+patched LaTeX: added references resolve, labels are unique, the feature
+appears in the three files, braces and environments balance, every
+normative line the patches add sits in a \devicenormative/\drivernormative
+block that conformance.tex references, and every block they add is listed
+in docs/spec/README.md ("How to check" there says each step in full).
 The directory itself is never modified: everything happens in a copy.
 The PDF is not built (TeX is not required).
 """
