@@ -48,21 +48,12 @@ done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
 cov=$(sed -n 's/.* cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\).*/\1 edges, \2 features, corpus \3/p' \
       <<<"$done_line")
 echo "fuzz: $cfg: ${execs:-?} executions in ${per} s, ${cov:-no coverage line}, exit $rc"
-/usr/bin/python3 - "$log" <<'PY'
-import re, sys
-funcs = {}
-for line in open(sys.argv[1], errors="replace"):
-    m = re.match(r"(UN)?COVERED_FUNC: hits: (\d+) edges: (\d+)/(\d+) (\S+) (\S+)", line)
-    if m and "/hw/virtio/virtio-freeze.c" in m.group(6):
-        funcs[m.group(5)] = (not m.group(1), int(m.group(3)), int(m.group(4)))
-reached = {f: v for f, v in funcs.items() if v[0]}
-if funcs:
-    print("fuzz:   virtio-freeze.c: %d of %d functions reached, edges %d/%d"
-          % (len(reached), len(funcs), sum(v[1] for v in funcs.values()),
-             sum(v[2] for v in funcs.values())))
-    print("fuzz:   " + ", ".join("%s %d/%d" % (f, c, t)
-                                  for f, (r, c, t) in sorted(funcs.items())))
-PY
+# The functions of virtio-freeze.c: reached or not, edges covered/total
+grep -E '^(UN)?COVERED_FUNC: hits: ' "$log" |
+    awk '$7 ~ /\/hw\/virtio\/virtio-freeze\.c/ { print $6, $1, $5 }' | LC_ALL=C sort -u -k1,1 |
+    awk '{ split($3, e, "/"); n++; r += $2 == "COVERED_FUNC:"; c += e[1]; t += e[2]
+           list = list (n > 1 ? ", " : "") $1 " " $3 }
+         END { if (n) printf "fuzz:   virtio-freeze.c: %d of %d functions reached, edges %d/%d\nfuzz:   %s\n", r, n, c, t, list }'
 fail=0
 for a in "$dir"/crash-* "$dir"/timeout-* "$dir"/oom-* "$dir"/leak-* \
          "$dir"/slow-unit-*; do
