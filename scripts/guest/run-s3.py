@@ -278,6 +278,13 @@ class VM:
         self.console = os.path.join(self.dir, "console.log")
 
     def launch(self, kernel, initrd, dev):
+        try:
+            return self._launch(kernel, initrd, dev)
+        except BaseException:
+            self.close()  # the run directory too, unless --keep
+            raise
+
+    def _launch(self, kernel, initrd, dev):
         args = self.args
         qemu = os.environ.get("QEMU") or os.path.join(TOP, "build/obj/qemu-system-x86_64")
         if not os.path.exists(qemu):
@@ -417,7 +424,8 @@ class VM:
 
     def close(self):
         try:
-            self.machine.shutdown(timeout=10)
+            if hasattr(self, "machine"):
+                self.machine.shutdown(timeout=10)
         except QEMUMachineError:
             pass
         if not self.args.keep:
