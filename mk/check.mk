@@ -38,7 +38,8 @@ series: $(BUILD)/assembled.stamp
 # Every commit of the series built in build/bisect/{qemu,obj} (a worktree
 # of build/qemu and a build tree configured as build/obj, so that ccache
 # finds what the main build compiled), with the qtests it adds or
-# changes.  FIRST=N starts at the Nth commit.
+# changes, on an Xvfb display for the virgl ones.  FIRST=N starts at the
+# Nth commit.
 BISECT := $(BUILD)/bisect
 $(BISECT)/qemu: | $(BUILD)/assembled.stamp
 	@git -C $(QEMU_TREE) worktree prune
@@ -46,7 +47,8 @@ $(BISECT)/qemu: | $(BUILD)/assembled.stamp
 $(eval $(call configure-tree,$(BISECT)/obj,QEMU_CONFIGURE_FLAGS,,$(BISECT)/qemu))
 .PHONY: bisect
 bisect: qemu $(BISECT)/obj/configure.flags
-	@$(TOP)/scripts/bisect-series.sh $(QEMU_TREE) $(BISECT)/qemu $(BISECT)/obj $(FIRST)
+	@$(TOP)/scripts/xvfb-run.sh $(BISECT) $(TOP)/scripts/bisect-series.sh \
+		$(QEMU_TREE) $(BISECT)/qemu $(BISECT)/obj $(FIRST)
 
 # The SeaBIOS patches (patches/seabios/) for seabios@seabios.org;
 # SEABIOS_V=2 for "[PATCH v2]"

@@ -41,7 +41,8 @@ for c in $(git -C "$tree" rev-list --reverse prep..series); do
     done
     tests=$(tr ' ' '\n' <<< "$tests" | sort -u | xargs)
     # shellcheck disable=SC2086
-    if ! ninja -C "$obj" qemu-system-x86_64 $tests > "$out/$n.build.log" 2>&1; then
+    if ! ninja -C "$obj" qemu-system-x86_64 storage-daemon/qemu-storage-daemon \
+            tests/vhost-user-bridge $tests > "$out/$n.build.log" 2>&1; then
         echo "bisect: $n $subject: BUILD FAILED ($out/$n.build.log)"
         exit 1
     fi
