@@ -52,6 +52,26 @@ static void vsc_add(const VscFrontEnd *fe, const char *path, VscCase *c,
     qtest_add_data_func(full, c, fn);
 }
 
+/* Register @fn as the case @name on pc and q35, where @device is built */
+static void vsc_add_pc_q35(const VscFrontEnd *fe, const char *name,
+                           const char *device, GTestDataFunc fn)
+{
+    static const char *const machines[] = { "pc", "q35" };
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(machines); i++) {
+        g_autofree char *path = g_strdup_printf("%s/%s", name, machines[i]);
+        VscCase *c;
+
+        if (!qvirtio_machine_has(machines[i], device)) {
+            continue;
+        }
+        c = g_new0(VscCase, 1);
+        c->machine = machines[i];
+        vsc_add(fe, path, c, fn);
+    }
+}
+
 /* ---- the SUSPEND bit of device status ------------------------------- */
 
 static void vsc_suspend_wait(QVirtioPCIDevice *d, uint8_t want)
@@ -258,20 +278,7 @@ static void test_blk(const void *data)
 
 void vsc_add_blk(const VscFrontEnd *fe)
 {
-    static const char *const machines[] = { "pc", "q35" };
-    int i;
-
-    for (i = 0; i < ARRAY_SIZE(machines); i++) {
-        g_autofree char *path = g_strdup_printf("blk/%s", machines[i]);
-        VscCase *c = g_new0(VscCase, 1);
-
-        if (!qvirtio_machine_has(machines[i], "virtio-blk-pci")) {
-            g_free(c);
-            continue;
-        }
-        c->machine = machines[i];
-        vsc_add(fe, path, c, test_blk);
-    }
+    vsc_add_pc_q35(fe, "blk", "virtio-blk-pci", test_blk);
 }
 
 /* ---- virtio-net: packets, link changes and kicks while stopped ------ */
@@ -487,20 +494,7 @@ static void test_rng(const void *data)
 
 void vsc_add_rng(const VscFrontEnd *fe)
 {
-    static const char *const machines[] = { "pc", "q35" };
-    int i;
-
-    for (i = 0; i < ARRAY_SIZE(machines); i++) {
-        g_autofree char *path = g_strdup_printf("rng/%s", machines[i]);
-        VscCase *c;
-
-        if (!qvirtio_machine_has(machines[i], "virtio-rng-pci")) {
-            continue;
-        }
-        c = g_new0(VscCase, 1);
-        c->machine = machines[i];
-        vsc_add(fe, path, c, test_rng);
-    }
+    vsc_add_pc_q35(fe, "rng", "virtio-rng-pci", test_rng);
 }
 
 /* ---- virtio-balloon: a new target and statistics polls while stopped - */
@@ -557,20 +551,7 @@ static void test_balloon(const void *data)
 
 void vsc_add_balloon(const VscFrontEnd *fe)
 {
-    static const char *const machines[] = { "pc", "q35" };
-    int i;
-
-    for (i = 0; i < ARRAY_SIZE(machines); i++) {
-        g_autofree char *path = g_strdup_printf("balloon/%s", machines[i]);
-        VscCase *c;
-
-        if (!qvirtio_machine_has(machines[i], "virtio-balloon-pci")) {
-            continue;
-        }
-        c = g_new0(VscCase, 1);
-        c->machine = machines[i];
-        vsc_add(fe, path, c, test_balloon);
-    }
+    vsc_add_pc_q35(fe, "balloon", "virtio-balloon-pci", test_balloon);
 }
 
 /* ---- virtio-gpu: a command kicked while stopped --------------------- */
