@@ -208,6 +208,22 @@ check-e2e-desktop: qemu deps-guest $(GUEST_DEPS_6.12)
 # stays apart from check-e2e's own recipe.
 check-e2e: check-e2e-desktop
 
+# The freeze path when the device breaks its promise while the guest
+# sleeps (run-s3.py --mode faults, docs/guest.md "Failure paths"), on the
+# 6.12 guest: machine:fault pairs.  lost: the host resets virtio-gpu;
+# gone: the PIIX4 hot-plug controller ejects a frozen virtio-rng; stall:
+# virtio-net's back-end stops taking packets, FREEZE_S3 never completes.
+E2E_FAULT_RUNS ?= q35:lost pc:lost pc:gone q35:stall
+
+.PHONY: check-e2e-faults
+check-e2e-faults: qemu deps-guest $(GUEST_DEPS_6.12)
+	@set -e; for r in $(E2E_FAULT_RUNS); do \
+		QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode faults --kernel 6.12 \
+			--machine $${r%%:*} --fault $${r#*:}; \
+	done
+
+check-e2e: check-e2e-faults
+
 # The 6.1 replacement modules refuse to load beside a stock virtio_ring
 # (patches/linux/6.1 patch 0004); run by check-e2e when it runs 6.1.
 .PHONY: check-mixed-modules

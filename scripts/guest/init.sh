@@ -43,17 +43,21 @@ done </etc/modules.load
 # virtio_pci.dyndbg from the kernel command line, modprobe would).
 echo 'module virtio_pci +p' >/sys/kernel/debug/dynamic_debug/control 2>/dev/null
 
-# virtio-gpu probes asynchronously with respect to us; wait for fb0.
-i=0
-while [ ! -e /dev/fb0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-
-# Keep fbcon off the virtio-gpu framebuffer: the VT switch around suspend
-# and the blinking cursor would repaint our picture.
-for v in /sys/class/vtconsole/vtcon*; do
-    if grep -qi "frame buffer" "$v/name" 2>/dev/null; then
-        echo 0 >"$v/bind"
-    fi
-done
+# virtio-gpu probes asynchronously with respect to us (and again after
+# it lost its state over a sleep): wait for fb0, and keep fbcon off it,
+# since the VT switch around suspend and the blinking cursor would repaint
+# our picture.
+fb_ready() (
+    set +f
+    i=0
+    while [ ! -e /dev/fb0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    for v in /sys/class/vtconsole/vtcon*; do
+        if grep -qi "frame buffer" "$v/name" 2>/dev/null; then
+            echo 0 >"$v/bind"
+        fi
+    done
+)
+fb_ready
 
 # The desktop VM's commands (run-desktop.py), sourced when present.
 desktop=""
@@ -75,7 +79,7 @@ gpu_dev() {
 run() {
     case "$1" in
     ping) echo pong ;;
-    draw) /bin/fbdraw "${2:-0}" ;;
+    draw) fb_ready; /bin/fbdraw "${2:-0}" ;;
     suspend)
         echo "${2:-deep}" >/sys/power/mem_sleep || return 1
         echo "mem_sleep: $(cat /sys/power/mem_sleep 2>/dev/null)"

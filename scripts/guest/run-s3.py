@@ -29,6 +29,8 @@ Modes:
   bench  the S3 round trip and the guest's "resume of devices" time per
          path: freeze, stock, and (6.12, q35) upstream's No_Soft_Reset
          alternative (pcie-root-port, x-pcie-pm-no-soft-reset=on)
+  faults the freeze path when the device breaks its promise while the
+         guest sleeps (--fault lost, gone, stall; see mode_faults)
   cmd    boot and run guest commands (--cmd, debugging)
 
 Firmware (--firmware): seabios, the project's (build/seabios); seabios-
@@ -49,9 +51,12 @@ import io
 import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont
@@ -573,7 +578,7 @@ def negotiated(vm, d, want):
                    % (vm.tag, "not " if want else ""))
 
 
-def boot(args, path):
+def boot(args, path, extra=()):
     gpu_opts, root_port = "", False
     if path == "freeze":
         variant, fm = args.freeze_variant, "on"
@@ -610,7 +615,7 @@ def boot(args, path):
         dev += ["-display", "sdl,gl=on"]
     if args.vga:
         dev += ["-device", "VGA"]
-    vm.launch(kernel, initrd, dev)
+    vm.launch(kernel, initrd, dev + list(extra))
     try:
         d, out = info(vm)
         log("[%s] %s: virtio-gpu %s status=%s freeze_mode_negotiated=%s" %
@@ -624,7 +629,7 @@ def boot(args, path):
     return vm, d
 
 
-def one_cycle(vm, tag, n, step, args, results):
+def one_cycle(vm, tag, n, step, args, results, asleep=None):
     """One S3 cycle with checks; returns dict of outcomes."""
     r = {"cycle": n}
     ok, before = draw(vm, step)
@@ -632,7 +637,7 @@ def one_cycle(vm, tag, n, step, args, results):
         raise Fail("[%s] picture %d never reached the display before suspend" % (tag, step))
     irq0, _ = irq_total(vm)
     clear_dmesg(vm)
-    rt, out = s3_cycle(vm, args.s3_timeout)
+    rt, out = s3_cycle(vm, args.s3_timeout, asleep=asleep)
     r["roundtrip"] = rt
     time.sleep(args.settle)
     after = vm.screen("after%d" % n)
@@ -856,6 +861,192 @@ def mode_bench(args):
             log("  %-7s  no completed cycle" % path)
 
 
+class Qtest:
+    """QEMU's qtest protocol beside TCG (-qtest): what the host does to a
+    device behind the sleeping guest's back, through the device's own
+    registers and the machine's hot-plug controller."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(10)
+        self.sock.connect(path)
+        self.f = self.sock.makefile("rw")
+
+    def cmd(self, line):
+        self.f.write(line + "\n")
+        self.f.flush()
+        ans = self.f.readline().split()
+        if not ans or ans[0] != "OK":
+            raise Fail("qtest '%s': %s" % (line, " ".join(ans)))
+        return int(ans[1], 16) if len(ans) > 1 else None
+
+
+class StreamPeer:
+    """The host end of "-netdev stream" (4-byte length, then the frame):
+    counts the frames of net_up()'s pings (IPv4, PING_LEN bytes) it reads,
+    and can stop reading, as a back-end that no longer takes packets."""
+
+    def __init__(self, path):
+        self.srv = socket.socket(socket.AF_UNIX)
+        self.srv.bind(path)
+        self.srv.listen(1)
+        self.frames, self.reading = 0, threading.Event()
+        self.reading.set()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        conn, _ = self.srv.accept()
+        buf = b""
+        while True:
+            self.reading.wait()
+            d = conn.recv(65536)
+            if not d:
+                return
+            buf += d
+            while len(buf) >= 4 and len(buf) >= 4 + struct.unpack(">I", buf[:4])[0]:
+                n = struct.unpack(">I", buf[:4])[0]
+                if n == PING_LEN and buf[4 + 12:4 + 14] == b"\x08\x00":
+                    self.frames += 1
+                buf = buf[4 + n:]
+
+
+def pci_device(vm, which):
+    """query-pci's entry of a function: by qdev id or PCI device ID"""
+    for bus in vm.machine.cmd("query-pci"):
+        for d in bus["devices"]:
+            if which in (d.get("qdev_id"), d["id"]["device"]):
+                return d
+    raise Fail("[%s] no PCI function %s" % (vm.tag, which))
+
+
+# virtio-pci modern BAR 4 (hw/virtio/virtio-pci.c): common cfg at 0, in it
+# device_status at 20 and freeze_mode at 64
+COMMON_STATUS, COMMON_FREEZE_MODE = 20, 64
+VIRTIO_GPU_PCI_ID = 0x1050
+PIIX4_PCIHP_EJ, PIIX4_PCIHP_SEL = 0xae08, 0xae10
+PING_LEN = 165  # Ethernet, IPv4 and ICMP headers, 123 bytes of data
+
+
+def mode_faults(args):
+    """The freeze path when a device does not keep its promise, provoked
+    from the host.  lost: while the guest sleeps, the host resets
+    virtio-gpu through its device_status register, as a platform that
+    resets devices on wakeup would; the guest must find it reset, reset it
+    and probe it again, draw, and keep it over the next S3.  gone (pc):
+    while the guest sleeps the PIIX4 hot-plug controller ejects a frozen
+    virtio-rng with no notice to the guest (a surprise removal); the guest
+    must read 0xffff and give the device up.  stall: the peer of a
+    virtio-net's stream back-end stops reading, so a transmit stays in
+    flight and FREEZE_S3 never completes; the guest must give up waiting,
+    reset the device before its driver's freeze (which would wait for
+    it), and bring it back on resume.  In every case virtio-gpu keeps its
+    display (gone, stall) or is redrawn (lost), the next S3 cycle keeps
+    it, and the guest logs no hung task."""
+    fault = args.fault
+    if fault == "gone" and args.machine != "pc":
+        raise Fail("--fault gone ejects through the PIIX4 hot-plug "
+                   "controller: --machine pc")
+    tmp = tempfile.mkdtemp(prefix="qt", dir="/tmp")
+    extra = ["-qtest", "unix:%s,server=on,wait=off" % os.path.join(tmp, "qtest")]
+    if fault == "gone":
+        extra += ["-device", "virtio-rng-pci,freeze_mode=on,id=rng0,addr=6"]
+        want = "device is gone"
+    elif fault == "stall":
+        peer = StreamPeer(os.path.join(tmp, "net"))
+        extra += ["-netdev", "stream,id=n0,server=off,addr.type=unix,"
+                  "addr.path=" + os.path.join(tmp, "net"),
+                  "-device", "virtio-net-pci,netdev=n0,id=net0,freeze_mode=on,"
+                  "mac=52:54:00:12:34:56"]
+        want = "did not stop"
+    else:
+        # the driver is probed again once the tasks thaw: give it time
+        args.settle = max(args.settle, 5.0)
+        want = "lost its state"
+    vm, d = boot(args, "freeze", extra)
+    tag, results = vm.tag + "/" + fault, []
+    with vm:
+        negotiated(vm, d, True)
+        qt = Qtest(os.path.join(tmp, "qtest"))
+        shutil.rmtree(tmp, ignore_errors=True)
+        asleep = None
+        if fault == "lost":
+            gpu = pci_device(vm, VIRTIO_GPU_PCI_ID)
+            bar = [r for r in gpu["regions"] if r["bar"] == 4][0]["address"]
+
+            def asleep():
+                qt.cmd("writeb %#x 0" % (bar + COMMON_STATUS))
+                st = qt.cmd("readb %#x" % (bar + COMMON_STATUS))
+                fm = qt.cmd("readw %#x" % (bar + COMMON_FREEZE_MODE))
+                log("[%s] host reset virtio-gpu: status %#x freeze_mode %#x"
+                    % (tag, st, fm))
+                if st or fm:
+                    raise Fail("[%s] the reset did not take" % tag)
+        elif fault == "gone":
+            rng = pci_device(vm, "rng0")
+            rc, out = vm.guest.run("sh head -c 64 /dev/hwrng | wc -c", 30)
+            log("[%s] guest read %s bytes of /dev/hwrng" % (tag, out[-1:]))
+
+            def asleep():
+                qt.cmd("outl %#x 0" % PIIX4_PCIHP_SEL)
+                qt.cmd("outl %#x %#x" % (PIIX4_PCIHP_EJ, 1 << rng["slot"]))
+                vm.machine.event_wait("DEVICE_DELETED", timeout=10,
+                                      match={"data": {"device": "rng0"}})
+                log("[%s] host ejected virtio-rng (slot %d)" % (tag, rng["slot"]))
+        else:
+            net_up(vm, tag, peer)
+            peer.reading.clear()
+            vm.run("sh ping -q -c 300 -i 0.01 -s 1400 -W 1 10.0.2.2; true", 60)
+            q = vm.machine.cmd("x-query-virtio-queue-status",
+                               path="/machine/peripheral/net0/virtio-backend",
+                               queue=1)
+            log("[%s] the peer stopped reading: transmit queue inuse %d" %
+                (tag, q["inuse"]))
+            if q["inuse"] == 0:
+                raise Fail("[%s] no transmit held in flight" % tag)
+        r = one_cycle(vm, tag, 1, 10, args, results, asleep=asleep)
+        rc, dm = vm.guest.run("dmesg", 30)
+        seen = [line for line in r.get("dmesg", []) + dm if want in line]
+        log("[%s] guest: %s" % (tag, " | ".join(seen) or "nothing"))
+        if not seen:
+            raise Fail("[%s] the guest did not report '%s': %s" %
+                       (tag, want, " | ".join(r.get("dmesg", []) + dm)))
+        if fault == "lost":
+            if not (r["answered"] and r["redraw"]):
+                raise Fail("[%s] after the reset: guest %s, redraw %s" % (
+                    tag, "answered" if r["answered"] else "hung",
+                    "reached the screen" if r["redraw"] else "LOST"))
+        elif not cycle_ok(r):
+            raise Fail("[%s] virtio-gpu did not keep its display" % tag)
+        if fault == "stall":
+            peer.reading.set()
+            net_up(vm, tag, peer)
+        d, _ = info(vm)
+        log("[%s] virtio-gpu after resume: status %s, bit 45 %s" %
+            (tag, d.get("status"), d.get("freeze_mode_negotiated")))
+        r = one_cycle(vm, tag, 2, 20, args, results)
+        if not cycle_ok(r):
+            raise Fail("[%s] the next S3 cycle did not keep the display: %s" %
+                       (tag, " | ".join(r.get("dmesg", []))))
+        if fault == "stall":
+            net_up(vm, tag, peer)
+        rc, dm = vm.guest.run("dmesg -c hung|blocked|BUG|WARNING", 30)
+        if dm:
+            raise Fail("[%s] guest: %s" % (tag, " | ".join(dm)))
+
+
+def net_up(vm, tag, peer):
+    """eth0 sends: pings reach the stream peer"""
+    vm.run("sh ip link set eth0 up && ip addr flush dev eth0 && ip addr add "
+           "10.0.2.15/24 dev eth0 && arp -s 10.0.2.2 52:54:00:12:34:02", 30)
+    n = peer.frames
+    vm.run("sh ping -c 3 -W 1 -s %d 10.0.2.2; true" % (PING_LEN - 42), 30)
+    time.sleep(0.5)
+    log("[%s] the peer read %d IPv4 frames of the guest's pings" %
+        (tag, peer.frames - n))
+    if peer.frames - n < 3:
+        raise Fail("[%s] the guest's pings did not reach the peer" % tag)
+
+
 def mode_cmd(args):
     """Boot one path and run guest commands (debugging)."""
     vm, d = boot(args, args.path if args.path != "both" else "freeze")
@@ -896,8 +1087,10 @@ def report(what, run, args):
 def main():
     ap = arguments(__doc__)
     ap.add_argument("--mode", choices=("e2e", "stock", "demo", "bench", "cmd",
-                                       "firmware-bug"),
+                                       "firmware-bug", "faults"),
                     default="e2e")
+    ap.add_argument("--fault", choices=("lost", "gone", "stall"), default="lost",
+                    help="faults: what the host does while the guest sleeps")
     ap.add_argument("--cmd", action="append", default=[],
                     help="cmd mode: guest command to run (repeatable)")
     ap.add_argument("--kernel", choices=("6.1", "6.12"), default="6.1",
@@ -928,7 +1121,8 @@ def main():
     ap.add_argument("--vga", action="store_true",
                     help="also q35's standard VGA, -device VGA (see above)")
     args = ap.parse_args()
-    what = "%s %s %s%s%s%s" % (args.mode, args.machine, args.kernel,
+    what = "%s %s %s%s%s%s" % (args.mode + (" " + args.fault if args.mode == "faults"
+                                            else ""), args.machine, args.kernel,
                                "" if args.gpu == "virtio-gpu-pci" else " " + args.gpu,
                                " +VGA" if args.vga else "",
                                "" if args.firmware == "seabios" else " " + args.firmware)
@@ -938,7 +1132,8 @@ def main():
         return 1
     return report(what, {"e2e": mode_e2e, "stock": mode_stock, "demo": mode_demo,
                          "bench": mode_bench, "cmd": mode_cmd,
-                         "firmware-bug": mode_firmware_bug}[args.mode], args)
+                         "firmware-bug": mode_firmware_bug,
+                         "faults": mode_faults}[args.mode], args)
 
 
 if __name__ == "__main__":
