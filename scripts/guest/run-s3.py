@@ -1,47 +1,22 @@
 #!/usr/bin/python3
-"""Boot a Linux guest with virtio-gpu under TCG, draw a picture, do S3
-(echo mem > /sys/power/state, then QMP system_wakeup) and check that the
-display survives.  QEMU is driven with QEMU's own Python package
-(qemu.machine.QEMUMachine, qemu.qmp from build/qemu/python), pictures are
-Pillow's (python3-pil).  docs/guest.md describes it all in full.
-
-Kernels (--kernel): 6.1, Debian 12's kernel with the patched virtio
-modules in the initramfs (variant patched) or the stock ones (variant
-stock); 6.12, build/guest/bzImage-6.12 (series applied, virtio built in)
-or bzImage-6.12-stock (unpatched), with initramfs-builtin.cpio.gz.
-
-Devices (--gpu): virtio-gpu-pci (default), virtio-vga, and with virgl
-virtio-vga-gl, virtio-gpu-gl-pci: "-display sdl,gl=on" on the Xvfb
-display of scripts/xvfb-run.sh, which runs this script, the picture read
-from Xvfb's screen (QMP screendump cannot read a GL scanout); the guest
-must negotiate virgl.  --vga adds q35's standard VGA (-device VGA).
+"""Boot a Linux guest with virtio-gpu under TCG on QEMU's own Python
+package (build/qemu/python), draw a picture with fbdraw, do S3 (echo mem,
+then QMP system_wakeup) and check the display with Pillow.  docs/guest.md
+describes the kernels, devices, firmware and modes in full.
 
 Modes:
-  e2e    freeze path: every cycle must keep the display pixel-identical,
-         redraw after resume, advance the virtio-gpu interrupt count and
-         answer (on q35, the firmware must have restored the chipset)
-  stock  today's path: one cycle that must lose the display
-  demo   one cycle per path: before/after PNGs and a labelled side by side
-  firmware-bug
-         q35 on stock SeaBIOS (--firmware seabios-stock): the first cycle
-         works, the chipset is not restored, the second suspend returns
-         without reaching S3
-  bench  the S3 round trip and the guest's "resume of devices" time per
-         path: freeze, stock, and (6.12, q35) upstream's No_Soft_Reset
-         alternative (pcie-root-port, x-pcie-pm-no-soft-reset=on)
-  faults the freeze path when the device breaks its promise while the
-         guest sleeps (--fault lost, gone, stall; see mode_faults)
-  cmd    boot and run guest commands (--cmd, debugging)
-
-Firmware (--firmware): seabios, the project's (build/seabios); seabios-
-stock, the seabios package's; ovmf and ovmf-smm (-machine smm=on, secure
-pflash), Debian's OVMF with a copy of OVMF_VARS_4M.fd.  The debug port
-(0x402) goes to firmware.log; a SeaBIOS run checks the version it
-announces.  The expected picture is fbdraw's (fbdraw.c, run with --ppm).
+  e2e     freeze path: every cycle keeps the display pixel-identical,
+          redraws, advances the virtio-gpu interrupt count and answers
+          (on q35 the firmware must have restored the chipset)
+  stock   today's path: one cycle that must lose the display
+  demo    one cycle per path: before/after PNGs, a labelled side by side
+  firmware-bug  stock SeaBIOS on q35: the second suspend never reaches S3
+  bench   S3 round trip and the guest's resume of devices per path
+  faults  the freeze path when a device breaks its promise (--fault)
+  cmd     boot and run guest commands (--cmd, debugging)
 
 Examples:
   run-s3.py --mode e2e --machine q35 --cycles 20
-  run-s3.py --mode demo --path freeze --out build/demo
   run-s3.py --kernel 6.12 --mode stock --stock-variant patched --stock-freeze-mode off
   xvfb-run.sh build/guest run-s3.py --kernel 6.12 --gpu virtio-vga-gl --cycles 3
   run-s3.py --kernel 6.12 --firmware ovmf-smm --mode e2e --cycles 20
@@ -52,7 +27,6 @@ import os
 import re
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -545,10 +519,11 @@ def check_virgl(vm, d):
 
 
 def q35_chipset(vm):
-    """What the firmware restores on resume, as the guest reads it: PMBASE
-    and ACPI_CNTL of the ICH9 LPC bridge (00:1f.0, 0x40 and 0x44) and the
-    low half of the MCH's PCIEXBAR (00:00.0, 0x60).  Linux reads the
-    first 256 bytes of config space through 0xcf8, never MMCONFIG."""
+    """What the firmware restores on resume, as the guest reads it through
+    0xcf8: PMBASE and ACPI_CNTL of the ICH9 LPC bridge (00:1f.0, 0x40 and
+    0x44), the low half of the MCH's PCIEXBAR (00:00.0, 0x60).  Returns
+    whether PM I/O space (PMBASE, ACPI_EN) and MMCONFIG are enabled, and
+    the three as text."""
     rc, out = vm.guest.run(
         "sh od -An -tx4 -j64 -N8 /sys/bus/pci/devices/0000:00:1f.0/config;"
         " od -An -tx4 -j96 -N4 /sys/bus/pci/devices/0000:00:00.0/config", 30)
@@ -556,19 +531,9 @@ def q35_chipset(vm):
     if rc != 0 or len(words) != 3:
         raise Fail("[%s] reading the chipset from the guest: %s" % (vm.tag, out))
     pmbase, acpi_cntl, pciexbar = (int(w, 16) for w in words)
-    return {"PMBASE": pmbase, "ACPI_CNTL": acpi_cntl & 0xff,
-            "PCIEXBAR": pciexbar}
-
-
-def chipset_restored(c):
-    """PM I/O space mapped (PMBASE set, ACPI_EN) and MMCONFIG enabled"""
-    return (c["PMBASE"] & 0xff80 != 0 and c["ACPI_CNTL"] & 0x80 != 0 and
-            c["PCIEXBAR"] & 1 != 0)
-
-
-def show_chipset(c):
-    return "PMBASE %#x ACPI_CNTL %#x PCIEXBAR %#x" % (
-        c["PMBASE"], c["ACPI_CNTL"], c["PCIEXBAR"])
+    ok = pmbase & 0xff80 and acpi_cntl & 0x80 and pciexbar & 1
+    return bool(ok), "PMBASE %#x ACPI_CNTL %#x PCIEXBAR %#x" % (
+        pmbase, acpi_cntl & 0xff, pciexbar)
 
 
 def negotiated(vm, d, want):
@@ -712,11 +677,11 @@ def mode_e2e(args):
             r = one_cycle(vm, tag, n, 10 * n, args, results)
             if cycle_ok(r) and args.machine == "q35":
                 # the firmware's resume path restored the chipset
-                c = q35_chipset(vm)
-                if not chipset_restored(c):
+                ok, c = q35_chipset(vm)
+                if not ok:
                     r["answered"] = False
                     log("[%s] cycle %d: chipset NOT restored by the firmware: %s"
-                        % (tag, n, show_chipset(c)))
+                        % (tag, n, c))
             if cycle_ok(r):
                 passed += 1
             else:
@@ -729,7 +694,7 @@ def mode_e2e(args):
         log("[%s] %d/%d cycles passed; wakeup->answer min %.2fs avg %.2fs max %.2fs" %
             (tag, passed, args.cycles, min(rts), sum(rts) / len(rts), max(rts)))
         if args.machine == "q35":
-            log("[%s] chipset after the last resume: %s" % (tag, show_chipset(c)))
+            log("[%s] chipset after the last resume: %s" % (tag, c))
         if args.firmware in SEABIOS:
             # every wakeup went through SeaBIOS's S3 resume path
             n = vm.firmware_log().count("Jump to resume vector")
@@ -764,9 +729,9 @@ def mode_firmware_bug(args):
     tag = vm.tag
     with vm:
         negotiated(vm, d, True)
-        c = q35_chipset(vm)
-        log("[%s] chipset after boot: %s" % (tag, show_chipset(c)))
-        if not chipset_restored(c):
+        ok, c = q35_chipset(vm)
+        log("[%s] chipset after boot: %s" % (tag, c))
+        if not ok:
             raise Fail("[%s] SeaBIOS did not set the chipset up at boot" % tag)
         r = one_cycle(vm, tag, 1, 10, args, [])
         if not cycle_ok(r):
@@ -775,9 +740,9 @@ def mode_firmware_bug(args):
         n = vm.firmware_log().count("Jump to resume vector")
         if n != 1:
             raise Fail("[%s] SeaBIOS jumped to the resume vector %d times" % (tag, n))
-        c = q35_chipset(vm)
-        log("[%s] chipset after the first resume: %s" % (tag, show_chipset(c)))
-        if chipset_restored(c):
+        ok, c = q35_chipset(vm)
+        log("[%s] chipset after the first resume: %s" % (tag, c))
+        if ok:
             raise Fail("[%s] stock SeaBIOS restored the chipset: the documented "
                        "failure is gone (docs/guest.md, \"Firmware\")" % tag)
         try:
@@ -814,21 +779,20 @@ def mode_demo(args):
 
 def mode_bench(args):
     rows = []
-    paths = args.bench_paths.split(",")
-    for path in paths:
+    for path in args.bench_paths.split(","):
         if path == "noreset" and (args.machine != "q35" or args.kernel != "6.12"):
             log("[%s/%s/noreset] skipped: needs PCIe (q35) and a kernel that "
                 "honours No_Soft_Reset (6.12)" % (args.machine, args.kernel))
             continue
+        rts, mss, kept = [], [], 0
+        rows.append((path, rts, mss))
         try:
             vm, d = boot(args, path)
         except Fail as e:
             log("[%s/%s/%s] boot failed: %s" % (args.machine, args.kernel, path, e))
-            rows.append((path, [], [], 0))
             continue
-        try:
+        with vm:
             ok, before = draw(vm, 7)
-            rts, mss, kept = [], [], 0
             for n in range(1, args.cycles + 1):
                 clear_dmesg(vm)
                 try:
@@ -841,30 +805,26 @@ def mode_bench(args):
                 after = vm.screen("bench%d" % n)
                 kept += same(after, before)
                 rts.append(rt)
-                if ms is not None:
-                    mss.append(ms)
+                mss += [ms] if ms is not None else []
                 log("[%s] cycle %d: wakeup->answer %.3fs, guest resume devices %s ms, "
                     "display %s" % (vm.tag, n, rt, ms, "kept" if same(after, before)
                                     else "CHANGED (%s)" % describe(before, after)))
-            rows.append((path, rts, mss, kept))
-        finally:
-            vm.close()
+        rows[-1] += (kept,)
     log("bench-s3 (%s, %s guest, %s, TCG): path, cycles, wakeup->guest answer "
         "avg/min/max [s], guest resume devices avg [ms], display kept" %
         (args.machine, args.kernel, args.gpu))
-    for path, rts, mss, kept in rows:
+    for path, rts, mss, *kept in rows:
         if rts:
             log("  %-7s %2d  %.3f / %.3f / %.3f   %8s   %d/%d" % (
                 path, len(rts), sum(rts) / len(rts), min(rts), max(rts),
-                "%.1f" % (sum(mss) / len(mss)) if mss else "?", kept, len(rts)))
+                "%.1f" % (sum(mss) / len(mss)) if mss else "?", kept[0], len(rts)))
         else:
             log("  %-7s  no completed cycle" % path)
 
 
 class Qtest:
-    """QEMU's qtest protocol beside TCG (-qtest): what the host does to a
-    device behind the sleeping guest's back, through the device's own
-    registers and the machine's hot-plug controller."""
+    """QEMU's qtest protocol beside TCG (-qtest): the host reads and writes
+    device registers and I/O ports behind the sleeping guest's back."""
 
     def __init__(self, path):
         self.sock = socket.socket(socket.AF_UNIX)
@@ -883,8 +843,8 @@ class Qtest:
 
 class StreamPeer:
     """The host end of "-netdev stream" (4-byte length, then the frame):
-    counts the frames of net_up()'s pings (IPv4, PING_LEN bytes) it reads,
-    and can stop reading, as a back-end that no longer takes packets."""
+    counts the frames of net_up()'s pings (IPv4, PING_LEN bytes), and can
+    stop reading, as a back-end that no longer takes packets."""
 
     def __init__(self, path):
         self.srv = socket.socket(socket.AF_UNIX)
@@ -897,141 +857,19 @@ class StreamPeer:
     def serve(self):
         conn, _ = self.srv.accept()
         buf = b""
-        while True:
-            self.reading.wait()
-            d = conn.recv(65536)
-            if not d:
-                return
+        while self.reading.wait() and (d := conn.recv(65536)):
             buf += d
-            while len(buf) >= 4 and len(buf) >= 4 + struct.unpack(">I", buf[:4])[0]:
-                n = struct.unpack(">I", buf[:4])[0]
-                if n == PING_LEN and buf[4 + 12:4 + 14] == b"\x08\x00":
-                    self.frames += 1
+            while len(buf) >= 4 and len(buf) >= 4 + (n := int.from_bytes(buf[:4], "big")):
+                self.frames += n == PING_LEN and buf[16:18] == b"\x08\x00"
                 buf = buf[4 + n:]
 
 
 def pci_device(vm, which):
     """query-pci's entry of a function: by qdev id or PCI device ID"""
-    for bus in vm.machine.cmd("query-pci"):
-        for d in bus["devices"]:
-            if which in (d.get("qdev_id"), d["id"]["device"]):
-                return d
+    for d in (d for bus in vm.machine.cmd("query-pci") for d in bus["devices"]):
+        if which in (d.get("qdev_id"), d["id"]["device"]):
+            return d
     raise Fail("[%s] no PCI function %s" % (vm.tag, which))
-
-
-# virtio-pci modern BAR 4 (hw/virtio/virtio-pci.c): common cfg at 0, in it
-# device_status at 20 and freeze_mode at 64
-COMMON_STATUS, COMMON_FREEZE_MODE = 20, 64
-VIRTIO_GPU_PCI_ID = 0x1050
-PIIX4_PCIHP_EJ, PIIX4_PCIHP_SEL = 0xae08, 0xae10
-PING_LEN = 165  # Ethernet, IPv4 and ICMP headers, 123 bytes of data
-
-
-def mode_faults(args):
-    """The freeze path when a device does not keep its promise, provoked
-    from the host.  lost: while the guest sleeps, the host resets
-    virtio-gpu through its device_status register, as a platform that
-    resets devices on wakeup would; the guest must find it reset, reset it
-    and probe it again, draw, and keep it over the next S3.  gone (pc):
-    while the guest sleeps the PIIX4 hot-plug controller ejects a frozen
-    virtio-rng with no notice to the guest (a surprise removal); the guest
-    must read 0xffff and give the device up.  stall: the peer of a
-    virtio-net's stream back-end stops reading, so a transmit stays in
-    flight and FREEZE_S3 never completes; the guest must give up waiting,
-    reset the device before its driver's freeze (which would wait for
-    it), and bring it back on resume.  In every case virtio-gpu keeps its
-    display (gone, stall) or is redrawn (lost), the next S3 cycle keeps
-    it, and the guest logs no hung task."""
-    fault = args.fault
-    if fault == "gone" and args.machine != "pc":
-        raise Fail("--fault gone ejects through the PIIX4 hot-plug "
-                   "controller: --machine pc")
-    tmp = tempfile.mkdtemp(prefix="qt", dir="/tmp")
-    extra = ["-qtest", "unix:%s,server=on,wait=off" % os.path.join(tmp, "qtest")]
-    if fault == "gone":
-        extra += ["-device", "virtio-rng-pci,freeze_mode=on,id=rng0,addr=6"]
-        want = "device is gone"
-    elif fault == "stall":
-        peer = StreamPeer(os.path.join(tmp, "net"))
-        extra += ["-netdev", "stream,id=n0,server=off,addr.type=unix,"
-                  "addr.path=" + os.path.join(tmp, "net"),
-                  "-device", "virtio-net-pci,netdev=n0,id=net0,freeze_mode=on,"
-                  "mac=52:54:00:12:34:56"]
-        want = "did not stop"
-    else:
-        # the driver is probed again once the tasks thaw: give it time
-        args.settle = max(args.settle, 5.0)
-        want = "lost its state"
-    vm, d = boot(args, "freeze", extra)
-    tag, results = vm.tag + "/" + fault, []
-    with vm:
-        negotiated(vm, d, True)
-        qt = Qtest(os.path.join(tmp, "qtest"))
-        shutil.rmtree(tmp, ignore_errors=True)
-        asleep = None
-        if fault == "lost":
-            gpu = pci_device(vm, VIRTIO_GPU_PCI_ID)
-            bar = [r for r in gpu["regions"] if r["bar"] == 4][0]["address"]
-
-            def asleep():
-                qt.cmd("writeb %#x 0" % (bar + COMMON_STATUS))
-                st = qt.cmd("readb %#x" % (bar + COMMON_STATUS))
-                fm = qt.cmd("readw %#x" % (bar + COMMON_FREEZE_MODE))
-                log("[%s] host reset virtio-gpu: status %#x freeze_mode %#x"
-                    % (tag, st, fm))
-                if st or fm:
-                    raise Fail("[%s] the reset did not take" % tag)
-        elif fault == "gone":
-            rng = pci_device(vm, "rng0")
-            rc, out = vm.guest.run("sh head -c 64 /dev/hwrng | wc -c", 30)
-            log("[%s] guest read %s bytes of /dev/hwrng" % (tag, out[-1:]))
-
-            def asleep():
-                qt.cmd("outl %#x 0" % PIIX4_PCIHP_SEL)
-                qt.cmd("outl %#x %#x" % (PIIX4_PCIHP_EJ, 1 << rng["slot"]))
-                vm.machine.event_wait("DEVICE_DELETED", timeout=10,
-                                      match={"data": {"device": "rng0"}})
-                log("[%s] host ejected virtio-rng (slot %d)" % (tag, rng["slot"]))
-        else:
-            net_up(vm, tag, peer)
-            peer.reading.clear()
-            vm.run("sh ping -q -c 300 -i 0.01 -s 1400 -W 1 10.0.2.2; true", 60)
-            q = vm.machine.cmd("x-query-virtio-queue-status",
-                               path="/machine/peripheral/net0/virtio-backend",
-                               queue=1)
-            log("[%s] the peer stopped reading: transmit queue inuse %d" %
-                (tag, q["inuse"]))
-            if q["inuse"] == 0:
-                raise Fail("[%s] no transmit held in flight" % tag)
-        r = one_cycle(vm, tag, 1, 10, args, results, asleep=asleep)
-        rc, dm = vm.guest.run("dmesg", 30)
-        seen = [line for line in r.get("dmesg", []) + dm if want in line]
-        log("[%s] guest: %s" % (tag, " | ".join(seen) or "nothing"))
-        if not seen:
-            raise Fail("[%s] the guest did not report '%s': %s" %
-                       (tag, want, " | ".join(r.get("dmesg", []) + dm)))
-        if fault == "lost":
-            if not (r["answered"] and r["redraw"]):
-                raise Fail("[%s] after the reset: guest %s, redraw %s" % (
-                    tag, "answered" if r["answered"] else "hung",
-                    "reached the screen" if r["redraw"] else "LOST"))
-        elif not cycle_ok(r):
-            raise Fail("[%s] virtio-gpu did not keep its display" % tag)
-        if fault == "stall":
-            peer.reading.set()
-            net_up(vm, tag, peer)
-        d, _ = info(vm)
-        log("[%s] virtio-gpu after resume: status %s, bit 45 %s" %
-            (tag, d.get("status"), d.get("freeze_mode_negotiated")))
-        r = one_cycle(vm, tag, 2, 20, args, results)
-        if not cycle_ok(r):
-            raise Fail("[%s] the next S3 cycle did not keep the display: %s" %
-                       (tag, " | ".join(r.get("dmesg", []))))
-        if fault == "stall":
-            net_up(vm, tag, peer)
-        rc, dm = vm.guest.run("dmesg -c hung|blocked|BUG|WARNING", 30)
-        if dm:
-            raise Fail("[%s] guest: %s" % (tag, " | ".join(dm)))
 
 
 def net_up(vm, tag, peer):
@@ -1041,10 +879,103 @@ def net_up(vm, tag, peer):
     n = peer.frames
     vm.run("sh ping -c 3 -W 1 -s %d 10.0.2.2; true" % (PING_LEN - 42), 30)
     time.sleep(0.5)
-    log("[%s] the peer read %d IPv4 frames of the guest's pings" %
-        (tag, peer.frames - n))
+    log("[%s] the peer read %d of the guest's pings" % (tag, peer.frames - n))
     if peer.frames - n < 3:
         raise Fail("[%s] the guest's pings did not reach the peer" % tag)
+
+
+# virtio-pci's modern BAR 4: common cfg at 0, device_status at 20 in it
+COMMON_STATUS, COMMON_FREEZE_MODE, VIRTIO_GPU_PCI_ID = 20, 64, 0x1050
+PIIX4_PCIHP_EJ, PIIX4_PCIHP_SEL = 0xae08, 0xae10
+PING_LEN = 165  # Ethernet, IPv4 and ICMP headers, 123 bytes of data
+FAULT_WANT = {"lost": "lost its state", "gone": "device is gone",
+              "stall": "did not stop"}
+
+
+def mode_faults(args):
+    """The freeze path when a device breaks its promise (docs/guest.md,
+    "Failure paths").  lost: while the guest sleeps the host resets
+    virtio-gpu through device_status; the guest must reset it, probe it
+    again and draw.  gone (pc): while it sleeps the PIIX4 hot-plug
+    controller ejects a frozen virtio-rng; the guest must give it up.
+    stall: virtio-net's stream peer stops reading, a transmit stays in
+    flight, FREEZE_S3 never completes; the guest must reset the device
+    before virtio-net's .freeze and bring it back on resume.  virtio-gpu
+    keeps its display (gone, stall), the next S3 cycle keeps it, and the
+    guest logs no hung task."""
+    fault, tmp = args.fault, tempfile.mkdtemp(prefix="qt", dir="/tmp")
+    if fault == "gone" and args.machine != "pc":
+        raise Fail("--fault gone ejects through PIIX4's hot-plug controller: pc")
+    extra = ["-qtest", "unix:%s/qtest,server=on,wait=off" % tmp]
+    if fault == "gone":
+        extra += ["-device", "virtio-rng-pci,freeze_mode=on,id=rng0,addr=6"]
+    elif fault == "stall":
+        peer = StreamPeer(tmp + "/net")
+        extra += ["-netdev", "stream,id=n0,server=off,addr.type=unix,"
+                  "addr.path=%s/net" % tmp, "-device", "virtio-net-pci,"
+                  "netdev=n0,id=net0,freeze_mode=on,mac=52:54:00:12:34:56"]
+    else:
+        args.settle = max(args.settle, 5.0)  # the re-probe, once tasks thaw
+    vm, d = boot(args, "freeze", extra)
+    tag, results, asleep = vm.tag + "/" + fault, [], None
+    with vm:
+        negotiated(vm, d, True)
+        qt = Qtest(tmp + "/qtest")
+        shutil.rmtree(tmp, ignore_errors=True)
+        if fault == "lost":
+            gpu = pci_device(vm, VIRTIO_GPU_PCI_ID)
+            bar = [r for r in gpu["regions"] if r["bar"] == 4][0]["address"]
+
+            def asleep():
+                qt.cmd("writeb %#x 0" % (bar + COMMON_STATUS))
+                st, fm = (qt.cmd("read%s %#x" % (w, bar + o)) for w, o in
+                          (("b", COMMON_STATUS), ("w", COMMON_FREEZE_MODE)))
+                log("[%s] host reset virtio-gpu: status %#x freeze_mode %#x"
+                    % (tag, st, fm))
+                if st or fm:
+                    raise Fail("[%s] the reset did not take" % tag)
+        elif fault == "gone":
+            slot = pci_device(vm, "rng0")["slot"]
+            log("[%s] guest read %s bytes of /dev/hwrng" %
+                (tag, vm.run("sh head -c 64 /dev/hwrng | wc -c", 30)))
+
+            def asleep():
+                qt.cmd("outl %#x 0" % PIIX4_PCIHP_SEL)
+                qt.cmd("outl %#x %#x" % (PIIX4_PCIHP_EJ, 1 << slot))
+                vm.machine.event_wait("DEVICE_DELETED", timeout=10,
+                                      match={"data": {"device": "rng0"}})
+                log("[%s] host ejected virtio-rng (slot %d)" % (tag, slot))
+        else:
+            net_up(vm, tag, peer)
+            peer.reading.clear()
+            vm.run("sh ping -q -c 300 -i 0.01 -s 1400 -W 1 10.0.2.2; true", 60)
+            q = vm.machine.cmd("x-query-virtio-queue-status", queue=1,
+                               path="/machine/peripheral/net0/virtio-backend")
+            log("[%s] the peer stopped reading: transmit queue inuse %d" %
+                (tag, q["inuse"]))
+            if q["inuse"] == 0:
+                raise Fail("[%s] no transmit held in flight" % tag)
+        r = one_cycle(vm, tag, 1, 10, args, results, asleep=asleep)
+        dm = r.get("dmesg", []) + vm.run("dmesg", 30)
+        seen = [line for line in dm if FAULT_WANT[fault] in line]
+        log("[%s] guest: %s" % (tag, " | ".join(seen) or "nothing"))
+        if not seen:
+            raise Fail("[%s] the guest did not report '%s': %s" %
+                       (tag, FAULT_WANT[fault], " | ".join(dm)))
+        if not (r["answered"] and r["redraw"] and (fault == "lost" or cycle_ok(r))):
+            raise Fail("[%s] display %s, redraw %s, guest %s" % (
+                tag, "kept" if r["preserved"] else "lost", r["redraw"],
+                "answered" if r["answered"] else "hung"))
+        if fault == "stall":
+            peer.reading.set()
+            net_up(vm, tag, peer)
+        r = one_cycle(vm, tag, 2, 20, args, results)
+        if not cycle_ok(r):
+            raise Fail("[%s] the next S3 cycle did not keep the display: %s" %
+                       (tag, " | ".join(r.get("dmesg", []))))
+        dm = vm.run("dmesg -c hung|blocked|BUG|WARNING", 30)
+        if dm:
+            raise Fail("[%s] guest: %s" % (tag, " | ".join(dm)))
 
 
 def mode_cmd(args):
