@@ -233,7 +233,8 @@ check-mixed-modules: qemu deps-guest $(GUEST_DEPS_6.1)
 check-e2e: $(if $(filter 6.1,$(E2E_KERNELS)),check-mixed-modules)
 
 # The desktop VM's resume of devices: freeze_mode, stock (every device
-# reset) and, on q35, upstream's No_Soft_Reset alternative.
+# reset) and, on q35, upstream's No_Soft_Reset alternative; part of
+# bench-s3.
 .PHONY: bench-s3-desktop
 bench-s3-desktop: qemu deps-guest $(GUEST_DEPS_6.12)
 	@set -e; for m in $(BENCH_MACHINES); do \
@@ -242,3 +243,5 @@ bench-s3-desktop: qemu deps-guest $(GUEST_DEPS_6.12)
 				--scenario bench-$$p --cycles $(BENCH_CYCLES); \
 		done; \
 	done
+
+bench-s3: bench-s3-desktop
