@@ -224,6 +224,20 @@ check-e2e-faults: qemu deps-guest $(GUEST_DEPS_6.12)
 
 check-e2e: check-e2e-faults
 
+# VIRTIO_F_SUSPEND on virtio-mmio: the 6.12 guest on microvm, virtio-gpu-
+# device with suspend=on, suspend to idle (microvm has no S3), woken
+# through ttyS1; then the stock path (suspend off) must lose the display.
+E2E_MICROVM_CYCLES ?= 10
+
+.PHONY: check-e2e-microvm
+check-e2e-microvm: qemu deps-guest $(GUEST_DEPS_6.12)
+	@QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode e2e --kernel 6.12 --machine microvm \
+		--cycles $(E2E_MICROVM_CYCLES)
+	@QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode stock --kernel 6.12 --machine microvm \
+		--stock-variant patched
+
+check-e2e: check-e2e-microvm
+
 # The 6.1 replacement modules refuse to load beside a stock virtio_ring
 # (patches/linux/6.1 patch 0004); run by check-e2e when it runs 6.1.
 .PHONY: check-mixed-modules
