@@ -1,12 +1,9 @@
 #!/bin/bash
-# QEMU's scripts/checkpatch.pl on the series, in its commit range mode
-# (prep..series: every commit, the new files included, as posted).
-# Fails on any error; warnings are shown.
-#
+# QEMU's checkpatch.pl on every commit of prep..series, as posted: fails on any
+# error, shows the warnings.
 #   checkpatch.sh TREE
 set -uo pipefail
-tree=$(realpath "$1")
-cd "$tree" || exit 1
+cd "$1" || exit 1
 [ -n "$(git rev-list prep..series)" ] || { echo "checkpatch: the series is empty"; exit 1; }
 ./scripts/checkpatch.pl prep..series 2>&1 | sed -e '/^$/d' \
     -e '/has no obvious style problems and is ready for submission/d'

@@ -1,11 +1,8 @@
 #!/bin/bash
-# Export the series from the assembled tree back into the repository:
-# the commits prep..series become git format-patch files in patches/SET/,
-# listed in order in patches/series, and the view (hw-virtio/,
-# tests-qtest/) is written again (scripts/series-view.sh).  A commit goes
-# to the set of the patch of the same name in patches/series, a new one
-# to the set of the commit before it.
-#
+# make export: the commits prep..series of TREE become the git format-patch
+# files of patches/SET/ and patches/series, and the view is written again.  A
+# commit goes to the set of the patch of the same name, a new one to the set
+# of the commit before it.
 #   export-series.sh TREE
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,7 +14,6 @@ if [ -n "$(g status --porcelain --untracked-files=no)" ]; then
     echo "export-series: $tree has uncommitted changes: commit them first" >&2
     exit 1
 fi
-
 declare -A set_of=() count=()
 set=
 while read -r p; do
@@ -29,16 +25,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sed -n '/^#/p' "$top/patches/series" > "$tmp/series"
 for c in $(g rev-list --reverse prep..series); do
-    f=$(g format-patch -1 "$c" --zero-commit --no-signature --no-numbered \
-        -o "$tmp/one")
+    f=$(g format-patch -1 "$c" --zero-commit --no-signature --no-numbered -o "$tmp/one")
     name=${f##*/0001-}
     set=${set_of[$name]:-$set}
     count[$set]=$((${count[$set]:-0} + 1))
+    p=$set/$(printf %04d "${count[$set]}")-$name
     mkdir -p "$tmp/$set"
-    mv "$f" "$tmp/$set/$(printf %04d "${count[$set]}")-$name"
-    echo "$set/$(printf %04d "${count[$set]}")-$name" >> "$tmp/series"
+    mv "$f" "$tmp/$p"
+    echo "$p" >> "$tmp/series"
 done
-
 for s in "${!count[@]}"; do
     mkdir -p "$top/patches/$s"
     rm -f "$top/patches/$s"/*.patch

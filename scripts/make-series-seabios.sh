@@ -1,29 +1,21 @@
 #!/bin/bash
-# Write the SeaBIOS patches (patches/seabios/series, git format-patch
-# output against upstream SeaBIOS master) in the form they are mailed in:
-# To: seabios@seabios.org, "[PATCH]" or "[PATCH n/m]" (VERSION 2 on:
-# "[PATCH v2 ...]"), ready for git send-email.
-#
+# make series-seabios: patches/seabios/ as mailed, To: seabios@seabios.org,
+# "[PATCH]" or "[PATCH n/m]", "[PATCH v2 ...]" from VERSION 2 on.
 #   make-series-seabios.sh OUTDIR [VERSION]
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(dirname "$here")
+dir=$(cd "$(dirname "$0")/../patches/seabios" && pwd)
 out=$(realpath -m "$1")
-version=${2:-1}
-dir=$top/patches/seabios
 mapfile -t patches < <(grep -v '^#' "$dir/series" | grep -v '^[[:space:]]*$')
 n=${#patches[@]}
-
 rm -rf "$out"
 mkdir -p "$out"
-i=0
-for p in "${patches[@]}"; do
-    i=$((i + 1))
+for i in "${!patches[@]}"; do
+    p=${patches[$i]}
     tag=PATCH
-    [ "$version" -gt 1 ] && tag="$tag v$version"
-    [ "$n" -gt 1 ] && tag="$tag $i/$n"
-    # the header ends at the first empty line: set the subject prefix,
-    # add the list after the Date
+    [ "${2:-1}" -gt 1 ] && tag="$tag v$2"
+    [ "$n" -gt 1 ] && tag="$tag $((i + 1))/$n"
+    # in the header (up to the first empty line): the subject prefix, and the
+    # list after the Date
     awk -v tag="$tag" '
         !body && /^Subject: \[PATCH[^]]*\] / { sub(/^Subject: \[PATCH[^]]*\] /, "Subject: [" tag "] ") }
         !body && /^Date: / { print; print "To: seabios@seabios.org"; next }

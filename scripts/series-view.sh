@@ -1,16 +1,11 @@
 #!/bin/bash
-# Write the view of the series: every file the series adds, whole, as
-# the full series leaves it, under OUT/hw-virtio/ (hw/virtio/, include/
-# and docs/ files) and OUT/tests-qtest/ (tests/qtest/ files).  The view
-# is written by `make export` and compared by `make check-view`; the
-# patches are the authority.
-#
+# The view of the series (make export writes it, make check-view compares it):
+# every file the series adds, whole, as the series leaves it, in
+# OUT/hw-virtio/ (hw/virtio/, include/, docs/) and OUT/tests-qtest/.
 #   series-view.sh TREE OUT
 set -euo pipefail
-tree=$(realpath "$1")
-out=$2
-rm -rf "$out/hw-virtio" "$out/tests-qtest"
-git -C "$tree" diff --name-only --diff-filter=A prep series |
+rm -rf "$2/hw-virtio" "$2/tests-qtest"
+git -C "$1" diff --name-only --diff-filter=A prep series |
 while read -r f; do
     case "$f" in
     hw/virtio/*) v=hw-virtio/${f#hw/virtio/} ;;
@@ -18,6 +13,6 @@ while read -r f; do
     tests/qtest/*) v=tests-qtest/${f#tests/qtest/} ;;
     *) echo "series-view: $f: no place in the view" >&2; exit 1 ;;
     esac
-    mkdir -p "$out/$(dirname "$v")"
-    git -C "$tree" show "series:$f" > "$out/$v"
+    mkdir -p "$2/$(dirname "$v")"
+    git -C "$1" show "series:$f" > "$2/$v"
 done
