@@ -1,16 +1,11 @@
 #!/bin/bash
-# Run a command on an X display with OpenGL: the one way the virgl qtests
-# (scripts/run-qtests.sh) and the GL guest runs (mk/guest.mk, run-s3.py)
-# get one.
-#
+# The one way the virgl qtests and the GL guest runs get an X display with
+# OpenGL: unless DISPLAY names one, run CMD on an Xvfb of its own (a free
+# display number, Mesa's llvmpipe) and stop it; exits with CMD's status.  The
+# screen is kept in an XWD file, $QTEST_XVFB_SCREEN, where the qtests and
+# run-s3.py read what the display shows.  Without Xvfb, CMD runs without a
+# display and the GL qtests skip, saying why.
 #   xvfb-run.sh LOGDIR CMD...
-#
-# Unless DISPLAY names one already, start an Xvfb on a free display number
-# it picks itself (-displayfd), with Mesa rendering through llvmpipe, run
-# CMD there and stop Xvfb; exits with CMD's status.  Xvfb keeps its screen
-# in an XWD file (-fbdir), QTEST_XVFB_SCREEN, where the qtests and
-# run-s3.py look at what the display shows.  Without Xvfb, CMD runs
-# without a display: the GL qtests skip, saying why.
 set -u
 logdir=$1
 shift
