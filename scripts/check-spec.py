@@ -1,17 +1,13 @@
 #!/usr/bin/python3
 """check-spec.py VIRTIO_SPEC_DIR
 
-Check that the virtio specification patches in docs/spec/*.patch apply to
-the virtio specification sources in VIRTIO_SPEC_DIR (a git checkout or a
-plain directory holding content.tex, transport-pci.tex, conformance.tex at
-its root), with git apply and patch -p1 alike, and sanity-check the
-patched LaTeX: added references resolve, labels are unique, the feature
-appears in the three files, braces and environments balance, every
-normative line the patches add sits in a \devicenormative/\drivernormative
-block that conformance.tex references, and every block they add is listed
-in docs/spec/README.md ("How to check" there says each step in full).
-The directory itself is never modified: everything happens in a copy.
-The PDF is not built (TeX is not required).
+Apply docs/spec/*.patch to a copy of the virtio specification sources in
+VIRTIO_SPEC_DIR (git apply and patch -p1 must agree) and check the patched
+LaTeX: added references resolve, added labels are unique, the feature is in
+the three files, braces and environments balance, every normative line added
+sits in a \\devicenormative/\\drivernormative block that conformance.tex
+references, and every block added is listed in docs/spec/README.md ("How to
+check" there says each step in full).  No TeX needed: no PDF is built.
 """
 import difflib
 import filecmp
@@ -26,6 +22,7 @@ from collections import Counter
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(TOP, "docs", "spec", "README.md")
+FILES = ("content.tex", "transport-pci.tex", "conformance.tex")
 LABEL_RE = re.compile(r"\\label\{([^{}]*)\}")
 NORMATIVE_RE = re.compile(
     r"\\(devicenormative|drivernormative)\{[^{}]*\}\{[^{}]*\}\{([^{}]*)\}")
@@ -36,7 +33,8 @@ KEYWORD_RE = re.compile(
 HEADING_RE = re.compile(
     r"\\(?:chapter|section|subsection|subsubsection|paragraph|subparagraph)\*?\s*\{"
     r"|" + NORMATIVE_RE.pattern)
-VERBATIM = ("lstlisting", "verbatim")
+# Verbatim-like environments: braces there are not TeX groups
+VERBATIM_RE = re.compile(r"\\begin\{(lstlisting|verbatim)\}.*?\\end\{\1\}", re.S)
 
 
 def die(msg):
@@ -50,11 +48,7 @@ def read(path):
 
 
 def strip_comments(text):
-    out = []
-    for line in text.split("\n"):
-        m = re.search(r"(?<!\\)%", line)
-        out.append(line[:m.start()] if m else line)
-    return "\n".join(out)
+    return re.sub(r"(?<!\\)%.*", "", text)
 
 
 def norm(arg):
@@ -85,92 +79,69 @@ def tex_files(root):
 
 def count(root, what):
     """Counter of what(text) over every .tex file below root."""
-    c = Counter()
-    for f in tex_files(root):
-        c.update(what(read(os.path.join(root, f))))
-    return c
+    return sum((Counter(what(read(os.path.join(root, f)))) for f in tex_files(root)),
+               Counter())
 
 
 def balance_errors(text):
-    errs = []
-    text = strip_comments(text)
-    # Drop verbatim-like bodies: braces there are not TeX groups.
-    text = re.sub(r"\\begin\{(%s)\}.*?\\end\{\1\}" % "|".join(VERBATIM),
-                  lambda m: "\\begin{%s}\\end{%s}" % (m.group(1), m.group(1)),
-                  text, flags=re.S)
-    depth, line = 0, 1
+    errs, depth, line = [], 0, 1
+    text = VERBATIM_RE.sub(lambda m: "\\begin{%s}\\end{%s}" % (m[1], m[1]),
+                           strip_comments(text))
     for m in re.finditer(r"\\.|[{}\n]", text, flags=re.S):  # \x: no group
-        c = m.group()
-        if c == "\n":
+        if m[0] == "\n":
             line += 1
-        elif c == "{":
+        elif m[0] == "{":
             depth += 1
-        elif c == "}":
+        elif m[0] == "}" and depth == 0:
+            errs.append("line %d: unmatched }" % line)
+        elif m[0] == "}":
             depth -= 1
-            if depth < 0:
-                errs.append("line %d: unmatched }" % line)
-                depth = 0
     if depth:
         errs.append("%d unclosed {" % depth)
     stack = []
     for m in re.finditer(r"\\(begin|end)\{([^{}]*)\}", text):
         ln = text.count("\n", 0, m.start()) + 1
-        if m.group(1) == "begin":
-            stack.append((m.group(2), ln))
+        if m[1] == "begin":
+            stack.append((m[2], ln))
         elif not stack:
-            errs.append("line %d: \\end{%s} without \\begin" % (ln, m.group(2)))
+            errs.append("line %d: \\end{%s} without \\begin" % (ln, m[2]))
         else:
             env, bl = stack.pop()
-            if env != m.group(2):
+            if env != m[2]:
                 errs.append("line %d: \\end{%s} closes \\begin{%s} of line %d"
-                            % (ln, m.group(2), env, bl))
-    for env, bl in stack:
-        errs.append("line %d: \\begin{%s} never closed" % (bl, env))
-    return errs
-
-
-def blank_listings(text):
-    # Keep the line count, drop the contents of verbatim-like environments.
-    return re.sub(r"(\\begin\{(%s)\}.*?\\end\{\2\})" % "|".join(VERBATIM),
-                  lambda m: "\n" * m.group(1).count("\n"), text, flags=re.S)
+                            % (ln, m[2], env, bl))
+    return errs + ["line %d: \\begin{%s} never closed" % (bl, env) for env, bl in stack]
 
 
 def normative_errors(f, old_text, new_text, conf_refs, blocks_used):
-    """Every normative statement the patches add (a line of new text with
-    an RFC 2119 keyword in capitals) must sit in a \\devicenormative or
-    \\drivernormative block, and conformance.tex must reference that
-    block: that is how a statement becomes part of a conformance clause.
-    Only lines the patches add or change are checked.  Returns the errors
-    and the number of statements."""
+    """Each normative statement the patches add or change (a line with an RFC
+    2119 keyword in capitals) must sit in a \\devicenormative or
+    \\drivernormative block that conformance.tex references: that is how it
+    becomes part of a conformance clause.  Returns the errors and the number
+    of statements."""
     errors, n = [], 0
     new_lines = new_text.split("\n")
     sm = difflib.SequenceMatcher(None, old_text.split("\n") if old_text else [],
                                  new_lines, autojunk=False)
-    added = set()
-    for tag, _, _, j1, j2 in sm.get_opcodes():
-        if tag in ("replace", "insert"):
-            added.update(range(j1, j2))
-    clean = blank_listings(strip_comments(new_text))
+    added = sorted(j for tag, _, _, j1, j2 in sm.get_opcodes()
+                   if tag in ("replace", "insert") for j in range(j1, j2))
+    # Comments and listings blanked, the line count kept
+    clean = VERBATIM_RE.sub(lambda m: "\n" * m[0].count("\n"), strip_comments(new_text))
     clean_lines = clean.split("\n")
-    starts = [0]
-    for l in clean_lines[:-1]:
-        starts.append(starts[-1] + len(l) + 1)
-    headings = [(m.start(), m.group(1), m.group(2)) for m in HEADING_RE.finditer(clean)]
-    for ln in sorted(added):
+    starts = [m.start() for m in re.finditer("^", clean, re.M)]
+    headings = [(m.start(), m[1], m[2]) for m in HEADING_RE.finditer(clean)]
+    for ln in added:
         if not KEYWORD_RE.search(clean_lines[ln]):
             continue
         n += 1
-        block = None
-        for pos, kind, label in headings:
-            if pos > starts[ln]:
-                break
-            block = (kind, label)
+        kind, label = ([(None, None)] +
+                       [(k, l) for pos, k, l in headings if pos <= starts[ln]])[-1]
         where = "%s:%d: %s" % (f, ln + 1, new_lines[ln].strip())
-        if block is None or block[0] is None:
+        if kind is None:
             errors.append("normative keyword outside a \\devicenormative/"
                           "\\drivernormative block: " + where)
             continue
-        key = "%s:%s" % (block[0], norm(block[1]))
+        key = "%s:%s" % (kind, norm(label))
         blocks_used.add(key)
         if key not in conf_refs:
             errors.append("normative statement in %s, which no conformance.tex "
@@ -179,58 +150,51 @@ def normative_errors(f, old_text, new_text, conf_refs, blocks_used):
 
 
 def sanity(orig_dir, spec_dir, changed):
-    """The checks of the patched tree against the original one: the
-    errors, and the summary line."""
+    """The checks of the patched tree against the original one: the errors,
+    and the summary line."""
     errors = []
     tex = [f for f in changed if f.endswith(".tex")]
 
     def old(f):
         p = os.path.join(orig_dir, f)
         return read(p) if os.path.exists(p) else None
-    new = lambda f: read(os.path.join(spec_dir, f))  # noqa: E731
 
-    # All labels of the patched tree (every .tex file, not only changed ones).
+    def new(f):
+        return read(os.path.join(spec_dir, f))
+
+    # References the patches add, per file, must name a label of any file.
     all_labels = {}
     for f in tex_files(spec_dir):
         for l in labels(new(f)):
             all_labels.setdefault(l, []).append(f)
-    # References added by the patches: patched minus original, per file.
     for f in tex:
-        o = old(f)
-        for r in Counter(refs(new(f))) - Counter(refs(o) if o is not None else []):
+        for r in Counter(refs(new(f))) - Counter(refs(old(f) or "")):
             if r not in all_labels:
                 errors.append("%s: \\ref{%s} added, but no such label exists" % (f, r))
-    # Labels the patches added must be unique.
-    orig_label_count = count(orig_dir, labels)
+    # Labels the patches add must be unique.
+    orig_labels = count(orig_dir, labels)
     for l, where in sorted(all_labels.items()):
-        if len(where) > 1 and len(where) > orig_label_count[l]:
+        if len(where) > max(1, orig_labels[l]):
             errors.append("label defined %d times (%s): %s"
                           % (len(where), ", ".join(where), l))
-    # The feature must be present in each of the three files.
-    for f in ("content.tex", "transport-pci.tex", "conformance.tex"):
-        for word in ("VIRTIO_F_FREEZE_MODE", "freeze_mode"):
-            if word not in new(f):
-                errors.append("%s: %s does not appear" % (f, word))
-    # Balanced braces and \begin/\end pairs.
+    for f in FILES:
+        errors += ["%s: %s does not appear" % (f, word)
+                   for word in ("VIRTIO_F_FREEZE_MODE", "freeze_mode") if word not in new(f)]
     for f in tex:
         errs, o = balance_errors(new(f)), old(f)
         old_errs = balance_errors(o) if errs and o is not None else []
-        if old_errs:
-            # Already unbalanced before the patch: only complain if it got worse.
-            if len(errs) > len(old_errs):
-                errors.append("%s: LaTeX balance got worse: %s" % (f, "; ".join(errs)))
-        else:
-            errors.extend("%s: %s" % (f, e) for e in errs)
-    # Normative statements, and the blocks they are in.
+        if not old_errs:
+            errors += ["%s: %s" % (f, e) for e in errs]
+        elif len(errs) > len(old_errs):  # unbalanced before the patch: worse?
+            errors.append("%s: LaTeX balance got worse: %s" % (f, "; ".join(errs)))
     conf_refs = set(refs(new("conformance.tex")))
     n_statements, blocks_used = 0, set()
     for f in tex:
         errs, n = normative_errors(f, old(f), new(f), conf_refs, blocks_used)
         errors += errs
         n_statements += n
-    # Each normative block the patches add must be referenced from
-    # conformance.tex and listed in the README next to the patches (the
-    # statement -> label table).
+    # Each normative block added: referenced from conformance.tex, and listed
+    # in the README next to the patches (the statement -> label table)
     readme_text = read(README) if os.path.exists(README) else ""
     added_blocks = sorted(count(spec_dir, blocks) - count(orig_dir, blocks))
     for b in added_blocks:
@@ -244,44 +208,43 @@ def sanity(orig_dir, spec_dir, changed):
                     % (n_statements, len(blocks_used), len(added_blocks)))
 
 
-def run(cmd, cwd, stdin=None):
-    return subprocess.run(cmd, cwd=cwd, stdin=stdin, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+def run(cmd, cwd, stdin=None, error=None):
+    """cmd's result; with error: what to die with, after its output, if it fails"""
+    r = subprocess.run(cmd, cwd=cwd, stdin=stdin, text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if error and r.returncode:
+        print(r.stdout, end="", file=sys.stderr)
+        die(error)
+    return r
 
 
 def apply_patches(spec_src, patches, tmp):
     """Copies of spec_src: orig, and spec with the patches applied; the
     files the patches change."""
-    orig, spec = os.path.join(tmp, "orig"), os.path.join(tmp, "spec")
+    orig, spec, other = (os.path.join(tmp, d) for d in ("orig", "spec", "spec-patch"))
     shutil.copytree(spec_src, orig, symlinks=True)
     subprocess.run(["chmod", "-R", "u+w", orig], check=True)
     shutil.copytree(orig, spec, symlinks=True)
-    # git apply applies paths relative to the top of the enclosing work
-    # tree: make the copy its own top level even if it is not a checkout.
+    # git apply works relative to the top of the enclosing work tree
     if not os.path.exists(os.path.join(spec, ".git")):
         run(["git", "init", "-q"], spec)
     changed = set()
     for p in patches:
         name = os.path.basename(p)
-        r = run(["git", "apply", "--check", p], spec)
-        if r.returncode:
-            print(r.stdout, end="", file=sys.stderr)
-            die("%s does not apply to %s (git apply --check failed)" % (name, spec_src))
+        run(["git", "apply", "--check", p], spec,
+            error="%s does not apply to %s (git apply --check failed)" % (name, spec_src))
         changed.update(l.split("\t")[2] for l in
                        run(["git", "apply", "--numstat", p], spec).stdout.splitlines())
         if run(["git", "apply", p], spec).returncode:
             die("%s: git apply failed" % name)
         print("applied: " + name, flush=True)
-    # The same patches must also apply with patch -p1, and give the same result.
+    # patch -p1 must apply them too, with the same result
     if shutil.which("patch"):
-        other = os.path.join(tmp, "spec-patch")
         shutil.copytree(orig, other, symlinks=True)
         for p in patches:
             with open(p) as fh:
-                r = run(["patch", "-p1", "--batch", "--forward", "-s", "-d", other], None, fh)
-            if r.returncode:
-                print(r.stdout, end="", file=sys.stderr)
-                die("%s does not apply with patch -p1" % os.path.basename(p))
+                run(["patch", "-p1", "--batch", "--forward", "-s", "-d", other], None, fh,
+                    "%s does not apply with patch -p1" % os.path.basename(p))
         for f in sorted(changed):
             a, b = os.path.join(spec, f), os.path.join(other, f)
             if os.path.exists(a) != os.path.exists(b) or \
@@ -296,7 +259,7 @@ def main():
     spec_src = sys.argv[1]
     if not os.path.isdir(spec_src):
         die("%s: not a directory" % spec_src)
-    for f in ("content.tex", "transport-pci.tex", "conformance.tex"):
+    for f in FILES:
         if not os.path.isfile(os.path.join(spec_src, f)):
             die("%s/%s: missing (not a virtio spec source tree?)" % (spec_src, f))
     if not shutil.which("git"):
