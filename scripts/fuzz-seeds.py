@@ -3,26 +3,22 @@
 
     fuzz-seeds.py OUTDIR CONFIG
 
-Writes, for the generic-fuzz config named (virtio-blk-freeze, ...), the
-directory OUTDIR of inputs in generic-fuzz's own format
-(tests/qtest/fuzz/generic_fuzz.c: an opcode byte and its operands per
-command, commands separated by "FUZZ").  Each seed brings a device as far
-as a driver would (feature negotiation with VIRTIO_F_FREEZE_MODE and
-VIRTIO_F_SUSPEND, queues set up, DRIVER_OK) and then drives one
-freeze_mode or SUSPEND scenario, so that
-libFuzzer starts from inputs that reach the freeze_mode code and mutates
-from there instead of first having to find bit 45 and FEATURES_OK.
+Writes to OUTDIR inputs in generic-fuzz's format (tests/qtest/fuzz/
+generic_fuzz.c: an opcode byte and its operands per command, separated by
+"FUZZ") that bring the device of CONFIG (virtio-blk-freeze, ...) as far as a
+driver would (VIRTIO_F_FREEZE_MODE and VIRTIO_F_SUSPEND negotiated, queues
+set up, DRIVER_OK) and then drive one freeze_mode or SUSPEND scenario: so
+libFuzzer starts where the freeze_mode code is reached, instead of first
+having to find bit 45 and FEATURES_OK.
 
-Operands address a memory region by its index among the fuzzed regions in
-the order of the flat view, which for one virtio-pci device on q35 after
-generic-fuzz mapped its BARs (BAR1 MSI-X, then the 64-bit BAR4) is:
-MSI-X table, MSI-X PBA, then the virtio capabilities of BAR4 in address
-order: common, ISR, device (if the device type has a config space),
-notify.  `make fuzz` checks afterwards that the run covered
-virtio_freeze_mode_write(), which it cannot do unless these are right.
-
-The register offsets and values come from the assembled QEMU tree's
-include/standard-headers (build/qemu, or $QEMU_TREE).
+Operands name a region by its index among the fuzzed regions in flat view
+order, for one virtio-pci device on q35 with its BARs mapped (BAR1 MSI-X,
+then the 64-bit BAR4): MSI-X table, MSI-X PBA, then BAR4's capabilities by
+address: common, ISR, device (if the type has a config space), notify.
+`make fuzz` checks that the run covered virtio_freeze_mode_write(), which it
+cannot unless these are right.  The register offsets and values come from
+include/standard-headers of the assembled QEMU tree (build/qemu, or
+$QEMU_TREE).
 """
 
 import os
@@ -31,7 +27,6 @@ import struct
 import sys
 
 SEP = b"FUZZ"
-
 OP_READ, OP_WRITE, OP_PCI_WRITE = 2, 3, 5
 OP_ADD_DMA_PATTERN, OP_CLEAR_DMA_PATTERNS, OP_CLOCK_STEP = 7, 8, 9
 BYTE, WORD, LONG = 0, 1, 2
@@ -40,17 +35,13 @@ BYTE, WORD, LONG = 0, 1, 2
 def header_defines(*names):
     """The numeric #defines of QEMU's standard-headers: the one place the
     register layout and the freeze_mode constants are written down."""
-    tree = os.environ.get("QEMU_TREE",
-                          os.path.join(os.path.dirname(os.path.dirname(
-                              os.path.abspath(__file__))), "build", "qemu"))
+    tree = os.environ.get("QEMU_TREE", os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "qemu"))
     defs = {}
     for name in names:
-        path = os.path.join(tree, "include", "standard-headers", "linux", name)
-        with open(path) as f:
-            for line in f:
-                m = re.match(r"#define\s+(\w+)\s+(0x[0-9a-fA-F]+|\d+)\b", line)
-                if m:
-                    defs[m.group(1)] = int(m.group(2), 0)
+        with open(os.path.join(tree, "include", "standard-headers", "linux", name)) as f:
+            for m in re.finditer(r"^#define[ \t]+(\w+)[ \t]+(0x[0-9a-fA-F]+|\d+)\b", f.read(), re.M):
+                defs[m[1]] = int(m[2], 0)
     return defs
 
 
@@ -68,8 +59,8 @@ ACK, DRIVER, FEATURES_OK, DRIVER_OK, SUSPEND = (
     H["VIRTIO_CONFIG_S_" + n] for n in (
         "ACKNOWLEDGE", "DRIVER", "FEATURES_OK", "DRIVER_OK", "SUSPEND"))
 RUNNING = ACK | DRIVER | FEATURES_OK | DRIVER_OK
-# The high feature word: VIRTIO_F_VERSION_1, VIRTIO_F_FREEZE_MODE and
-# VIRTIO_F_SUSPEND (the configs set both freeze_mode=on and suspend=on)
+# The high feature word: VERSION_1, FREEZE_MODE and SUSPEND (the configs set
+# both freeze_mode=on and suspend=on)
 FEATURES_HI = sum(1 << (H[n] - 32) for n in (
     "VIRTIO_F_VERSION_1", "VIRTIO_F_FREEZE_MODE", "VIRTIO_F_SUSPEND"))
 
@@ -82,34 +73,40 @@ LAYOUT = {
     "virtio-rng-freeze": (2, 3, 4, 1, 0),
     "virtio-gpu-freeze": (2, 3, 5, 2, 0),
 }
-
 RING_BASE = 0x100000
 
 
 class Seed:
-    def __init__(self, common, notify):
-        self.cmds = []
-        self.common, self.notify = common, notify
+    """One input: a device driven up to DRIVER_OK, then the scenario."""
 
-    def _add(self, op, operands=b""):
+    def __init__(self, config):
+        self.common, self.isr, self.notify, self.nqueues, self.features_lo = LAYOUT[config]
+        self.cmds = []
+        self.driver_init()
+
+    def add(self, op, operands=b""):
         cmd = bytes([op]) + operands
         assert SEP not in cmd, cmd
         self.cmds.append(cmd)
 
     def write(self, region, off, val, size):
-        self._add(OP_WRITE, struct.pack("<BBxxIQ", size, region, off, val))
+        self.add(OP_WRITE, struct.pack("<BBxxIQ", size, region, off, val))
 
     def read(self, region, off, size):
-        self._add(OP_READ, struct.pack("<BBxxI", size, region, off))
+        self.add(OP_READ, struct.pack("<BBxxI", size, region, off))
 
     def cfg(self, off, val, size=LONG):
         self.write(self.common, off, val, size)
 
-    def status(self, val):
+    def status(self, val, read=False):
         self.cfg(STATUS, val, BYTE)
+        if read:
+            self.read(self.common, STATUS, BYTE)
 
-    def freeze(self, mode):
+    def freeze(self, mode, read=False):
         self.cfg(FREEZE_MODE, mode, WORD)
+        if read:
+            self.read_freeze()
 
     def read_freeze(self):
         self.read(self.common, FREEZE_MODE, WORD)
@@ -117,103 +114,85 @@ class Seed:
     def kick(self, q):
         self.write(self.notify, q * 4, q, WORD)
 
+    def kick_all(self):
+        for q in range(self.nqueues):
+            self.kick(q)
+
     def pci_write(self, off, val, size):
-        self._add(OP_PCI_WRITE, struct.pack("<BBBxI", size, 0, off, val))
-
-    def pattern(self, index, stride, data):
-        self._add(OP_ADD_DMA_PATTERN, struct.pack("<BB", index, stride) + data)
-
-    def clear_patterns(self):
-        self._add(OP_CLEAR_DMA_PATTERNS)
+        self.add(OP_PCI_WRITE, struct.pack("<BBBxI", size, 0, off, val))
 
     def clock_step(self):
-        self._add(OP_CLOCK_STEP)
+        self.add(OP_CLOCK_STEP)
 
-    def bytes(self):
-        return SEP.join(self.cmds)
+    def driver_init(self):
+        """What a driver does up to DRIVER_OK, with VIRTIO_F_FREEZE_MODE."""
+        self.status(ACK | DRIVER)
+        for word, features in ((0, self.features_lo), (1, FEATURES_HI)):
+            self.cfg(GFSELECT, word)
+            self.cfg(GF, features)
+        self.status(ACK | DRIVER | FEATURES_OK)
+        for q in range(self.nqueues):
+            base = RING_BASE + q * 0x10000
+            self.cfg(Q_SELECT, q, WORD)
+            self.cfg(Q_SIZE, 16, WORD)
+            for lo, hi, off in ((Q_DESCLO, Q_DESCHI, 0), (Q_AVAILLO, Q_AVAILHI, 0x4000),
+                                (Q_USEDLO, Q_USEDHI, 0x8000)):
+                self.cfg(lo, base + off)
+                self.cfg(hi, 0)
+            self.cfg(Q_ENABLE, 1, WORD)
+        self.status(RUNNING)
+        self.requests = 0
 
+    def request(self):
+        """Make one request available and notify queue 0.
 
-def driver_init(s, nqueues, features_lo):
-    """What a driver does up to DRIVER_OK, with VIRTIO_F_FREEZE_MODE."""
-    s.status(ACK | DRIVER)
-    s.cfg(GFSELECT, 0)
-    s.cfg(GF, features_lo)
-    s.cfg(GFSELECT, 1)
-    s.cfg(GF, FEATURES_HI)
-    s.status(ACK | DRIVER | FEATURES_OK)
-    for q in range(nqueues):
-        base = RING_BASE + q * 0x10000
-        s.cfg(Q_SELECT, q, WORD)
-        s.cfg(Q_SIZE, 16, WORD)
-        s.cfg(Q_DESCLO, base)
-        s.cfg(Q_DESCHI, 0)
-        s.cfg(Q_AVAILLO, base + 0x4000)
-        s.cfg(Q_AVAILHI, 0)
-        s.cfg(Q_USEDLO, base + 0x8000)
-        s.cfg(Q_USEDHI, 0)
-        s.cfg(Q_ENABLE, 1, WORD)
-    s.status(RUNNING)
-    s.requests = 0
-
-
-def request(s):
-    """Make one request available and notify queue 0.
-
-    generic-fuzz fills each DMA read with the next DMA pattern, round
-    robin from the first after a clear.  For virtio-blk the reads of a
-    notification come in this order, and the five patterns make them one
-    512-byte write to sector 0: used flags (A, ignored), avail idx (B:
-    one more buffer), avail entry (C: head 0), descriptor 0 (D: the
-    16-byte header, next 1), the header (E: VIRTIO_BLK_T_OUT, sector 0),
-    descriptor 1 (A: 512 readable bytes, next 2), the data (B),
-    descriptor 2 (C: the writable status byte).  The other device types
-    read the same patterns as whatever they fetch.
-    """
-    s.requests += 1
-    s.clear_patterns()
-    s.pattern(0, 0, struct.pack("<QIHH", RING_BASE + 0x20000, 512, 1, 2))
-    s.pattern(0, 0, struct.pack("<QIHH", RING_BASE + 0x30000 + s.requests,
-                                0, 0, 0))
-    s.pattern(0, 0, struct.pack("<QIHH", RING_BASE + 0x40000, 1, 2, 0))
-    s.pattern(0, 0, struct.pack("<QIHH", RING_BASE + 0x50000, 16, 1, 1))
-    s.pattern(0, 0, struct.pack("<IIQ", 1, 0, 0))
-    s.kick(0)
+        generic-fuzz fills each DMA read with the next DMA pattern, round
+        robin from the first after a clear.  The reads of a virtio-blk
+        notification, in order, make the patterns one 512-byte write to
+        sector 0: used flags (A, ignored), avail idx (B: one more buffer),
+        avail entry (C: head 0), descriptor 0 (D: the 16-byte header, next
+        1), the header (E: VIRTIO_BLK_T_OUT, sector 0), descriptor 1 (A: 512
+        readable bytes, next 2), the data (B), descriptor 2 (C: the writable
+        status byte).  Other device types read them as whatever they fetch.
+        """
+        self.requests += 1
+        self.add(OP_CLEAR_DMA_PATTERNS)
+        for pattern in (struct.pack("<QIHH", RING_BASE + 0x20000, 512, 1, 2),
+                        struct.pack("<QIHH", RING_BASE + 0x30000 + self.requests, 0, 0, 0),
+                        struct.pack("<QIHH", RING_BASE + 0x40000, 1, 2, 0),
+                        struct.pack("<QIHH", RING_BASE + 0x50000, 16, 1, 1),
+                        struct.pack("<IIQ", 1, 0, 0)):
+            self.add(OP_ADD_DMA_PATTERN, struct.pack("<BB", 0, 0) + pattern)
+        self.kick(0)
 
 
 def seeds_for(config):
-    common, isr, notify, nqueues, features_lo = LAYOUT[config]
     out = {}
 
     def new(name):
-        s = Seed(common, notify)
-        driver_init(s, nqueues, features_lo)
-        out[name] = s
-        return s
+        out[name] = Seed(config)
+        return out[name]
 
     # Freeze, kicks and config writes while frozen, unfreeze.
     s = new("freeze-unfreeze")
-    request(s)
-    s.freeze(FREEZE_S3)
-    s.read_freeze()
-    for q in range(nqueues):
-        s.kick(q)
+    s.request()
+    s.freeze(FREEZE_S3, read=True)
+    s.kick_all()
     s.cfg(Q_SELECT, 0, WORD)
     s.cfg(Q_DESCLO, RING_BASE + 0x40000)
     s.cfg(Q_RESET, 1, WORD)
     s.cfg(MSIX_CONFIG, 1, WORD)
     s.clock_step()
-    s.freeze(UNFREEZE)
-    s.read_freeze()
-    s.read(isr, 0, BYTE)
+    s.freeze(UNFREEZE, read=True)
+    s.read(s.isr, 0, BYTE)
     s.clock_step()
 
     # Requests in flight (virtio-blk-freeze-throttled: all but the first
     # stay in flight until a reset), then freeze: BUSY, writes while BUSY.
     s = new("freeze-busy")
     for _ in range(4):
-        request(s)
-    s.freeze(FREEZE_S3)
-    s.read_freeze()
+        s.request()
+    s.freeze(FREEZE_S3, read=True)
     s.freeze(UNFREEZE)
     s.freeze(FREEZE_S3 | BUSY)
     s.clock_step()
@@ -221,8 +200,7 @@ def seeds_for(config):
     s.clock_step()
     s.clock_step()
     s.read_freeze()
-    s.freeze(UNFREEZE)
-    s.read_freeze()
+    s.freeze(UNFREEZE, read=True)
 
     # A driver reset while frozen, then the device is used again.
     s = new("freeze-reset")
@@ -230,8 +208,8 @@ def seeds_for(config):
     s.kick(0)
     s.status(0)
     s.read_freeze()
-    driver_init(s, nqueues, features_lo)
-    request(s)
+    s.driver_init()
+    s.request()
     s.freeze(FREEZE_S3)
 
     # The guest's PCI core on suspend and resume: bus mastering off while
@@ -239,47 +217,39 @@ def seeds_for(config):
     s = new("freeze-bus-master")
     s.freeze(FREEZE_S3)
     s.pci_write(0x04, 0x0000, WORD)
-    request(s)
+    s.request()
     s.pci_write(0x04, 0x0006, WORD)
-    s.freeze(UNFREEZE)
-    s.read_freeze()
+    s.freeze(UNFREEZE, read=True)
 
     # Reserved values, the BUSY flag written, byte-wide accesses.
     s = new("freeze-reserved")
     for val in (0x0001, 0x0002, 0x0004, 0x00ff, 0x8000, 0x8003, 0xffff):
-        s.freeze(val)
-        s.read_freeze()
-    s.write(common, FREEZE_MODE, FREEZE_S3, BYTE)
-    s.write(common, FREEZE_MODE + 1, 0x80, BYTE)
-    s.write(common, FREEZE_MODE, FREEZE_S3, LONG)
-    s.read(common, FREEZE_MODE + 1, BYTE)
-    s.status(ACK | DRIVER | FEATURES_OK | DRIVER_OK | 0x40)
-    s.freeze(FREEZE_S3)
-    s.read_freeze()
+        s.freeze(val, read=True)
+    s.write(s.common, FREEZE_MODE, FREEZE_S3, BYTE)
+    s.write(s.common, FREEZE_MODE + 1, 0x80, BYTE)
+    s.write(s.common, FREEZE_MODE, FREEZE_S3, LONG)
+    s.read(s.common, FREEZE_MODE + 1, BYTE)
+    s.status(RUNNING | 0x40)
+    s.freeze(FREEZE_S3, read=True)
 
     # SUSPEND with requests in flight, kicks and writes while suspended,
     # freeze_mode while suspended, resume through DRIVER_OK.
     s = new("suspend-resume")
     for _ in range(2):
-        request(s)
-    s.status(RUNNING | SUSPEND)
-    s.read(s.common, STATUS, BYTE)
+        s.request()
+    s.status(RUNNING | SUSPEND, read=True)
     s.clock_step()
     s.read(s.common, STATUS, BYTE)
-    for q in range(nqueues):
-        s.kick(q)
+    s.kick_all()
     s.cfg(Q_SELECT, 0, WORD)
     s.cfg(Q_DESCLO, RING_BASE + 0x40000)
     s.freeze(FREEZE_S3)
     s.status(RUNNING)
+    s.status(RUNNING | SUSPEND, read=True)
+    s.status(ACK | DRIVER | FEATURES_OK | SUSPEND, read=True)
+    s.request()
     s.status(RUNNING | SUSPEND)
-    s.read(s.common, STATUS, BYTE)
-    s.status(ACK | DRIVER | FEATURES_OK | SUSPEND)
-    s.read(s.common, STATUS, BYTE)
-    request(s)
-    s.status(RUNNING | SUSPEND)
-    s.status(0)
-    s.read(s.common, STATUS, BYTE)
+    s.status(0, read=True)
 
     # SUSPEND while frozen, and before DRIVER_OK.
     s = new("suspend-frozen")
@@ -289,10 +259,9 @@ def seeds_for(config):
     s.freeze(UNFREEZE)
     s.status(0)
     s.status(ACK | DRIVER | SUSPEND)
-    driver_init(s, nqueues, features_lo)
+    s.driver_init()
     s.status(RUNNING | SUSPEND)
-    s.freeze(FREEZE_S3)
-    s.read_freeze()
+    s.freeze(FREEZE_S3, read=True)
     return out
 
 
@@ -305,7 +274,7 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     for name, seed in seeds_for(config).items():
         with open(os.path.join(outdir, name), "wb") as f:
-            f.write(seed.bytes())
+            f.write(SEP.join(seed.cmds))
 
 
 if __name__ == "__main__":
