@@ -1,33 +1,19 @@
 #!/usr/bin/python3
-"""The desktop-VM guest (6.12): every virtio device a desktop VM has, S3
-cycles, every device checked on every cycle, and the path each device took
-as the guest reports it.  Uses run-s3.py's VM runner, guest protocol, pictures and QMP
-helpers.  See docs/guest.md, "The desktop VM".
-
-Devices: virtio-gpu-pci (q35) or virtio-vga (pc); virtio-blk on a raw file
-(8 MiB of fresh random data written with O_DIRECT across each suspend and
-read back); virtio-net on a user netdev (DHCP after each resume); virtio-rng
-(64 bytes from /dev/hwrng); a virtio tablet (an event from QMP
-input-send-event); a virtio console (a line the host reads from the
-chardev's file); virtio-balloon.  gpu, blk, net, rng and balloon have
-freeze_mode=on; QEMU refuses it for console and input, which keep the reset
-path; the balloon driver does not opt in.
+"""The desktop-VM guest (6.12; docs/guest.md, "The desktop VM", has the
+checks in full) on run-s3.py's VM runner, guest protocol, pictures and QMP
+helpers: S3 cycles with every virtio device a desktop VM has, each checked on
+every cycle, and the path each took as the guest reports it: gpu, blk, net
+and rng (freeze_mode=on) kept in place, console, tablet and balloon (QEMU or
+the driver decline freeze_mode) reset.
 
 Scenarios (--scenario):
-  desktop  S3 (mem_sleep deep); gpu, blk, net, rng must be kept in place
-           (display pixel-identical after resume), console, input and
-           balloon reset, every device working after every cycle
-  resize   as desktop, and while the guest sleeps QMP block_resize grows the
-           disk: the guest must see the new size after resume (a
-           configuration change during the transition is not lost)
+  desktop  S3 (mem_sleep deep)
+  resize   desktop, and QMP block_resize grows the disk while the guest
+           sleeps: the guest must see the new size after resume
   suspend  q35: gpu, blk, net, rng with VIRTIO_F_SUSPEND instead of
-           freeze_mode, behind PCIe root ports with No_Soft_Reset: the guest
-           suspends them through the device status for S3 (SUSPEND is used
-           for S3 only with No_Soft_Reset), the functions go to D3hot, and
-           QEMU keeps a D3hot function with No_Soft_Reset across the wakeup:
-           gpu, blk, net, rng kept in place
-  s2idle   suspend to idle (mem_sleep s2idle), woken by the ACPI power
-           button (QMP system_powerdown): gpu, blk, net, rng kept in place
+           freeze_mode, behind PCIe root ports with No_Soft_Reset
+  s2idle   suspend to idle, woken by the ACPI power button
+  bench-freeze, bench-stock, bench-noreset: resume times only (see bench())
 """
 import importlib.util
 import os
@@ -63,13 +49,11 @@ def desktop_vm(args):
     for i, d in enumerate(kept):
         if args.scenario in ("bench-noreset", "suspend"):
             # behind a PCIe root port, No_Soft_Reset; suspend: and SUSPEND
-            dev += ["-device", "pcie-root-port,id=rp%d,chassis=%d,slot=%d"
-                    % (i, i + 1, i + 1),
+            dev += ["-device", "pcie-root-port,id=rp%d,chassis=%d,slot=%d" % (i, i + 1, i + 1),
                     "-device", d + ",bus=rp%d,%sx-pcie-pm-no-soft-reset=on"
                     % (i, "suspend=on," if args.scenario == "suspend" else "")]
         else:
-            dev += ["-device", d + ("" if args.scenario == "bench-stock"
-                                    else ",freeze_mode=on")]
+            dev += ["-device", d + ("" if args.scenario == "bench-stock" else ",freeze_mode=on")]
     dev += ["-drive", "if=none,id=d0,format=raw,file=" + vm.disk,
             "-netdev", "user,id=n0",
             "-object", "rng-random,id=rng0,filename=/dev/urandom",
@@ -81,15 +65,9 @@ def desktop_vm(args):
     return vm.launch(kernel, initrd, dev)
 
 
-def devices(vm):
-    """driver -> (virtio device, freeze_mode bit, suspend bit)"""
-    d = {}
-    for l in vm.run("devices"):
-        m = re.match(r"DEV (\S+) driver=(\S+) device=\S+ status=\S+ "
-                     r"freeze_mode=(\d) suspend=(\d)", l)
-        if m:
-            d[m.group(2)] = (m.group(1), m.group(3), m.group(4))
-    return d
+def by_driver(vm, cmd, regex):
+    """The guest's answer to cmd: driver (group 2 of regex) -> the match"""
+    return {m[2]: m for m in map(re.compile(regex).match, vm.run(cmd)) if m}
 
 
 def sleep_cycle(vm, n, args):
@@ -117,6 +95,16 @@ def sleep_cycle(vm, n, args):
     return rt
 
 
+def wait_for(what, timeout, interval=0.1):
+    """Poll what() until it is true; False if timeout seconds pass first"""
+    deadline = time.time() + timeout
+    while not what():
+        if time.time() > deadline:
+            return False
+        time.sleep(interval)
+    return True
+
+
 def tablet(vm):
     seq = vm.guest.send("tablet")
     deadline = time.time() + 15
@@ -130,65 +118,58 @@ def tablet(vm):
         if line is None:
             if time.time() > deadline:
                 raise Fail("[%s] tablet: no answer" % vm.tag)
-            continue
-        if line.startswith("END %d " % seq):
+        elif line.startswith("END %d " % seq):
             if not line.endswith(" 0"):
                 raise Fail("[%s] tablet: no event reached the guest" % vm.tag)
             return
-        if line.startswith("TABLET"):
-            last = line
-            log("[%s]   %s" % (vm.tag, last))
-
-
-def hvc(vm, n):
-    word = "hvc-cycle-%d-%d" % (n, os.getpid())
-    vm.run("hvc " + word)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        with open(vm.hvc, errors="replace") as f:
-            if word in f.read():
-                return
-        time.sleep(0.1)
-    raise Fail("[%s] the virtio console line %s never reached the host" % (vm.tag, word))
+        elif line.startswith("TABLET"):
+            log("[%s]   %s" % (vm.tag, line))
 
 
 def check_devices(vm, n):
     """Every device works: blk data read back, DHCP, rng bytes, a tablet
-    event, a console line."""
+    event, a console line that reaches the host."""
     out = vm.run("blkcheck", 60)
     vm.run("net", 60)
     vm.run("rng", 30)
     tablet(vm)
-    hvc(vm, n)
+    word = "hvc-cycle-%d-%d" % (n, os.getpid())
+    vm.run("hvc " + word)
+
+    def arrived():
+        with open(vm.hvc, errors="replace") as f:
+            return word in f.read()
+    if not wait_for(arrived, 10):
+        raise Fail("[%s] the virtio console line %s never reached the host" % (vm.tag, word))
     return out
 
 
-def paths(vm):
-    p = {}
-    for l in vm.run("paths"):
-        m = re.match(r"PATH (\S+) (\S+) (\S+)", l)
-        if m:
-            p[m.group(2)] = m.group(3)
-    return p
+def resume_summary(mss):
+    """The guest's "resume of devices" times over the cycles"""
+    return "avg %s ms (min %s, max %s)" % (
+        "%.1f" % (sum(mss) / len(mss)) if mss else "?",
+        min(mss) if mss else "?", max(mss) if mss else "?")
 
 
 def run(args):
     vm = desktop_vm(args)
     tag = vm.tag
     try:
-        devs = devices(vm)
+        devs = by_driver(vm, "devices", r"DEV (\S+) driver=(\S+) device=\S+ status=\S+ "
+                         r"freeze_mode=(\d) suspend=(\d)")
         log("[%s] devices: %s" % (tag, ", ".join(
-            "%s=%s(fm %s, susp %s)" % ((k,) + v) for k, v in sorted(devs.items()))))
+            "%s=%s(fm %s, susp %s)" % ((k,) + m.group(1, 3, 4))
+            for k, m in sorted(devs.items()))))
         for drv in KEPT_DRIVERS + RESET_DRIVERS:
             if drv not in devs:
                 raise Fail("[%s] no device bound to %s" % (tag, drv))
-        want_bit = 2 if args.scenario == "suspend" else 1
+        want_bit = 4 if args.scenario == "suspend" else 3
         for drv in KEPT_DRIVERS:
             if devs[drv][want_bit] != "1":
                 raise Fail("[%s] %s did not negotiate %s" % (
-                    tag, drv, "VIRTIO_F_SUSPEND" if want_bit == 2 else "VIRTIO_F_FREEZE_MODE"))
+                    tag, drv, "VIRTIO_F_SUSPEND" if want_bit == 4 else "VIRTIO_F_FREEZE_MODE"))
         for drv in RESET_DRIVERS:
-            if "1" in devs[drv][1:]:
+            if "1" in devs[drv].group(3, 4):
                 raise Fail("[%s] %s negotiated a suspend feature" % (tag, drv))
         vm.run("net", 60)
         rts, mss = [], []
@@ -199,7 +180,7 @@ def run(args):
                 raise Fail("[%s] picture %d never reached the display" % (tag, step))
             blk = vm.run("blkstart")
             s3.clear_dmesg(vm)
-            rt = sleep_cycle(vm, n, args)
+            rts.append(sleep_cycle(vm, n, args))
             time.sleep(args.settle)
             after = vm.screen("after%d" % n)
             if not s3.same(after, before):
@@ -210,44 +191,33 @@ def run(args):
             except Fail as e:
                 raise Fail("[%s] cycle %d: redraw: %s" % (tag, n, e)) from e
             if not ok:
-                raise Fail("[%s] cycle %d: the redraw never reached the display"
-                           % (tag, n))
+                raise Fail("[%s] cycle %d: the redraw never reached the display" % (tag, n))
             blk += check_devices(vm, n)
-            if args.scenario == "resize":
-                want = ((DISK_MIB + n) << 20) // 512
-                deadline = time.time() + 10
-                while int(vm.run("blksize")[0]) != want:
-                    if time.time() > deadline:
-                        raise Fail("[%s] cycle %d: the guest still sees %s sectors, "
-                                   "not %d, after the resize" %
-                                   (tag, n, vm.run("blksize")[0], want))
-                    time.sleep(0.2)
-            p = paths(vm)
-            for drv in KEPT_DRIVERS:
-                if p.get(drv) != "kept":
-                    raise Fail("[%s] cycle %d: %s took path %s, not kept" %
-                               (tag, n, drv, p.get(drv)))
-            for drv in RESET_DRIVERS:
-                if p.get(drv) != "reset":
-                    raise Fail("[%s] cycle %d: %s took path %s, not reset" %
-                               (tag, n, drv, p.get(drv)))
+            want = ((DISK_MIB + n) << 20) // 512
+            if args.scenario == "resize" and \
+                    not wait_for(lambda: int(vm.run("blksize")[0]) == want, 10, 0.2):
+                raise Fail("[%s] cycle %d: the guest still sees %s sectors, not %d, "
+                           "after the resize" % (tag, n, vm.run("blksize")[0], want))
+            p = {d: m[3] for d, m in by_driver(vm, "paths", r"PATH (\S+) (\S+) (\S+)").items()}
+            for drivers, path in ((KEPT_DRIVERS, "kept"), (RESET_DRIVERS, "reset")):
+                for drv in drivers:
+                    if p.get(drv) != path:
+                        raise Fail("[%s] cycle %d: %s took path %s, not %s" %
+                                   (tag, n, drv, p.get(drv), path))
             _, dm = vm.guest.run("dmesg hung|blocked for more|BUG|WARNING|Oops", 30)
             if dm:
                 raise Fail("[%s] cycle %d: the guest logged %s" % (tag, n, dm))
             ms, _ = s3.guest_resume_ms(vm)
-            rts.append(rt)
             if ms is not None:
                 mss.append(ms)
             log("[%s] cycle %d: wakeup->answer %.2fs, resume of devices %s ms, "
                 "display kept, redraw ok, %s; paths: %s" % (
-                    tag, n, rt, ms,
+                    tag, n, rts[-1], ms,
                     " ".join(l for l in blk if l.startswith("BLK wrote")),
                     " ".join("%s=%s" % kv for kv in sorted(p.items()))))
         log("[%s] %d/%d cycles passed; wakeup->answer avg %.2fs; guest resume of "
-            "devices avg %s ms (min %s, max %s)" % (
-                tag, len(rts), args.cycles, sum(rts) / len(rts),
-                "%.1f" % (sum(mss) / len(mss)) if mss else "?",
-                min(mss) if mss else "?", max(mss) if mss else "?"))
+            "devices %s" % (tag, len(rts), args.cycles, sum(rts) / len(rts),
+                            resume_summary(mss)))
     except Fail:
         vm.dump_tail(40)
         raise
@@ -260,8 +230,7 @@ def bench(args):
     bench-freeze (freeze_mode), bench-stock (no property: every device
     reset), bench-noreset (q35: PCIe root ports with No_Soft_Reset and no
     freeze_mode: upstream's alternative)."""
-    vm = desktop_vm(args)
-    try:
+    with desktop_vm(args) as vm:
         rts, mss = [], []
         for n in range(1, args.cycles + 1):
             s3.clear_dmesg(vm)
@@ -270,12 +239,8 @@ def bench(args):
             if ms is not None:
                 mss.append(ms)
         log("bench %s %s: %d cycles, wakeup->answer avg %.3fs, guest resume of "
-            "devices avg %s ms (min %s, max %s)" % (
-                args.scenario, args.machine, len(rts), sum(rts) / len(rts),
-                "%.1f" % (sum(mss) / len(mss)) if mss else "?",
-                min(mss) if mss else "?", max(mss) if mss else "?"))
-    finally:
-        vm.close()
+            "devices %s" % (args.scenario, args.machine, len(rts), sum(rts) / len(rts),
+                            resume_summary(mss)))
 
 
 def main():
