@@ -1,47 +1,33 @@
 #!/bin/bash
-# Build the 6.12 guest kernel (a bzImage with virtio-pci and virtio-gpu built
-# in) from Debian's linux-source-6.12 with patches/linux/6.12/series applied.
-#
-#   build/guest/linux-6.12/         git tree: tag "pristine" = Debian's source,
-#                                   then one commit per patch (git am)
-#   build/guest/kernel-6.12/        object tree (O=)
-#   build/guest/bzImage-6.12        the kernel
-#   ~/.cache/freeze-mode/kernel-ccache
-#                                   ccache directory (CCACHE_DIR), outside
-#                                   the checkout so that a fresh clone on
-#                                   the same machine builds warm
-#
-# usage: build-kernel.sh [-j N] [--stock]
-#   --stock: build the tree at tag "pristine" into kernel-6.12-stock/ and
-#            bzImage-6.12-stock (the unpatched guest of the stock-path test)
-# Environment: CCACHE_DIR (default above), KERNEL_OBJ and
-# KERNEL_OUT (object tree and bzImage, to measure a cold build aside).
-#
-# The tree is moved between series versions with "git reset --hard" and
-# "git am", so only the files the patches touch get new timestamps and the
-# build stays incremental; ccache makes a build from an empty object tree
-# cheap once it has seen the sources.
+# The 6.12 guest kernel (docs/guest.md, "The 6.12 guest kernel"): Debian's
+# linux-source-6.12 as a git tree, build/guest/linux-6.12 (tag pristine), with
+# patches/linux/6.12/series applied by git am, built with ccache outside the
+# checkout (a fresh clone on this machine builds warm) into
+# build/guest/kernel-6.12/ and build/guest/bzImage-6.12.  Moving between series
+# versions is reset --hard + git am: only the files the patches touch change,
+# so the build stays incremental.
+#   build-kernel.sh [-j N] [--stock]
+# --stock: the tree at tag pristine, into kernel-6.12-stock/ and
+# bzImage-6.12-stock (the unpatched guest of the stock path).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 gdir=$top/build/guest
 jobs=2
-stock=0
+stock=
 while [ $# -gt 0 ]; do
     case "$1" in
     -j) jobs=$2; shift 2 ;;
     -j*) jobs=${1#-j}; shift ;;
-    --stock) stock=1; shift ;;
+    --stock) stock=-stock; shift ;;
     *) echo "usage: build-kernel.sh [-j N] [--stock]" >&2; exit 2 ;;
     esac
 done
 log() { echo "build-kernel: $*" >&2; }
-
-# linux-source-6.12 and the build tools (scripts/deps.txt, group kernel)
 "$top/scripts/deps.sh" kernel >&2
+id=(-c user.name=build -c user.email=build@localhost)
 
 src=$gdir/linux-6.12
-series=$top/patches/linux/6.12/series
 if [ ! -d "$src/.git" ]; then
     tarball=$(ls /usr/src/linux-source-6.12.tar.* | head -n1)
     log "unpacking $tarball"
@@ -49,40 +35,28 @@ if [ ! -d "$src/.git" ]; then
     mkdir -p "$src.tmp"
     tar -xf "$tarball" -C "$src.tmp" --strip-components=1
     (cd "$src.tmp" && git init -q && git add -f -A . &&
-        git -c user.name=build -c user.email=build@localhost \
-            commit -q -m "Debian linux-source-6.12 ($(dpkg-query -W -f='${Version}' linux-source-6.12))" &&
+        git "${id[@]}" commit -q -m "Debian linux-source-6.12 ($(dpkg-query -W -f='${Version}' linux-source-6.12))" &&
         git tag pristine)
     mv "$src.tmp" "$src"
 fi
 
 patches=()
-while read -r p _; do
-    case "$p" in "" | \#*) continue ;; esac
-    patches+=("$top/patches/linux/6.12/$p")
-done < <(cat "$series" 2>/dev/null)
-if [ $stock = 1 ]; then
-    patches=()
-    obj=$gdir/kernel-6.12-stock
-    out=$gdir/bzImage-6.12-stock
-else
-    obj=$gdir/kernel-6.12
-    out=$gdir/bzImage-6.12
+if [ -z "$stock" ]; then
+    while read -r p _; do
+        case "$p" in "" | \#*) continue ;; esac
+        patches+=("$top/patches/linux/6.12/$p")
+    done < <(cat "$top/patches/linux/6.12/series" 2>/dev/null)
 fi
-# For measurements: another object tree / output (and CCACHE_DIR) than the
-# default ones, e.g. a cold build beside the working tree.
-obj=${KERNEL_OBJ:-$obj}
-out=${KERNEL_OUT:-$out}
-
+obj=$gdir/kernel-6.12$stock
+out=$gdir/bzImage-6.12$stock
 # Apply the series unless the tree already is at exactly these patches.
 want=$( (echo "${#patches[@]}"; cat "${patches[@]}" /dev/null) | sha256sum | cut -c1-16)
-have=$(git -C "$src" config --get freezemode.series 2>/dev/null || true)
-if [ "$want" != "$have" ]; then
+if [ "$want" != "$(git -C "$src" config --get freezemode.series 2>/dev/null || true)" ]; then
     git -C "$src" am --abort >/dev/null 2>&1 || true
     git -C "$src" reset -q --hard pristine
     if [ ${#patches[@]} -gt 0 ]; then
         log "applying ${#patches[@]} patches"
-        git -C "$src" -c user.name=build -c user.email=build@localhost \
-            am -q --committer-date-is-author-date "${patches[@]}"
+        git -C "$src" "${id[@]}" am -q --committer-date-is-author-date "${patches[@]}"
     fi
     git -C "$src" config freezemode.series "$want"
 fi
