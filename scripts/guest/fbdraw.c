@@ -1,22 +1,16 @@
 /*
- * fbdraw: draw the freeze_mode demo picture for step N onto /dev/fb0.
- *
- * The picture is a pure function of (width, height, N), defined here only:
- * the host runner (scripts/guest/run-s3.py) runs this same program with
- * --ppm to get the expected picture and compares what the display shows
- * with it pixel for pixel:
- *   - 8 vertical stripes, stripe i = palette[(i + N) % 8], stripe width
- *     = width / 8 (the last stripe takes the remainder);
- *   - a white box at (BOX_X, BOX_Y) with the decimal N written in black
- *     3x5 block digits, each cell SCALE x SCALE pixels, 1 cell spacing.
- *
- * It writes the whole frame with write(2), so the DRM fbdev emulation marks
- * the whole screen damaged and flushes it to the virtio-gpu resource.
- * Static build: gcc -static -O2 -o fbdraw fbdraw.c
+ * fbdraw: the freeze_mode demo picture for step N, a pure function of
+ * (width, height, N) defined here only: 8 vertical stripes, stripe i =
+ * palette[(i + N) % 8], width / 8 wide (the last takes the remainder), and a
+ * white box at (BOX_X, BOX_Y) with N in black 3x5 block digits, each cell
+ * SCALE x SCALE pixels, 1 cell apart.  The host (scripts/guest/run-s3.py)
+ * runs it with --ppm for the picture the display must show, pixel for pixel.
+ * The frame goes out whole with write(2), so that DRM's fbdev emulation
+ * flushes the whole screen to the virtio-gpu resource.
  *
  * usage: fbdraw N [fbdev]      prints "fbdraw: WxH bpp=B step=N"
- *        fbdraw --ppm W H N     writes the picture as a binary PPM (P6) to
- *                               stdout (the host's expected picture)
+ *        fbdraw --ppm W H N     the picture as a binary PPM (P6) on stdout
+ * Static build: gcc -static -O2 -o fbdraw fbdraw.c
  */
 #include <fcntl.h>
 #include <linux/fb.h>
@@ -49,8 +43,7 @@ static uint32_t pixel_at(unsigned x, unsigned y, unsigned w, unsigned step,
     unsigned nd = strlen(digits);
     /* box: 1 cell margin, digits 3 cells wide + 1 cell gap, 5 cells high */
     unsigned bw = (nd * 4 + 1) * SCALE, bh = 7 * SCALE;
-    unsigned sw = w / 8;
-    unsigned stripe = x / sw;
+    unsigned stripe = x / (w / 8);
 
     if (stripe > 7)
         stripe = 7;
@@ -76,46 +69,49 @@ static uint32_t pack(uint32_t rgb, const struct fb_var_screeninfo *v)
     return r << v->red.offset | g << v->green.offset | b << v->blue.offset;
 }
 
-static int write_ppm(unsigned w, unsigned h, unsigned step,
-                     const char *digits)
+/* The picture in v's pixel format, bpp bytes a pixel (little-endian) */
+static void fill(uint8_t *buf, const struct fb_var_screeninfo *v, size_t stride,
+                 unsigned bpp, unsigned step)
 {
+    char digits[16];
     unsigned x, y;
 
-    printf("P6\n%u %u\n255\n", w, h);
-    for (y = 0; y < h; y++) {
-        for (x = 0; x < w; x++) {
-            uint32_t p = pixel_at(x, y, w, step, digits);
-            putchar(p >> 16 & 0xff);
-            putchar(p >> 8 & 0xff);
-            putchar(p & 0xff);
+    snprintf(digits, sizeof(digits), "%u", step);
+    for (y = 0; y < v->yres; y++) {
+        for (x = 0; x < v->xres; x++) {
+            uint32_t p = pack(pixel_at(x, y, v->xres, step, digits), v);
+            memcpy(buf + y * stride + x * bpp, &p, bpp);
         }
     }
-    return fflush(stdout) ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
     const char *dev = argc > 2 ? argv[2] : "/dev/fb0";
-    struct fb_var_screeninfo v;
+    /* --ppm: bytes R, G, B */
+    struct fb_var_screeninfo v = { .red = {0, 8}, .green = {8, 8}, .blue = {16, 8} };
     struct fb_fix_screeninfo f;
-    unsigned step, x, y, bpp;
-    char digits[16];
+    unsigned step, bpp;
     uint8_t *buf;
-    size_t len, off;
+    size_t len;
     int fd;
 
     if (argc == 5 && !strcmp(argv[1], "--ppm")) {
-        step = strtoul(argv[4], NULL, 0);
-        snprintf(digits, sizeof(digits), "%u", step);
-        return write_ppm(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0),
-                         step, digits);
+        v.xres = strtoul(argv[2], NULL, 0);
+        v.yres = strtoul(argv[3], NULL, 0);
+        buf = malloc((size_t)v.xres * v.yres * 3);
+        if (!buf)
+            return 1;
+        fill(buf, &v, v.xres * 3, 3, strtoul(argv[4], NULL, 0));
+        printf("P6\n%u %u\n255\n", v.xres, v.yres);
+        fwrite(buf, 3, (size_t)v.xres * v.yres, stdout);
+        return fflush(stdout) ? 1 : 0;
     }
     if (argc < 2 || argv[1][0] == '-') {
         fprintf(stderr, "usage: fbdraw N [fbdev] | fbdraw --ppm W H N\n");
         return 2;
     }
     step = strtoul(argv[1], NULL, 0);
-    snprintf(digits, sizeof(digits), "%u", step);
     fd = open(dev, O_RDWR);
     if (fd < 0 || ioctl(fd, FBIOGET_VSCREENINFO, &v) ||
         ioctl(fd, FBIOGET_FSCREENINFO, &f)) {
@@ -131,21 +127,9 @@ int main(int argc, char **argv)
     buf = calloc(1, len);
     if (!buf)
         return 1;
-    for (y = 0; y < v.yres; y++) {
-        for (x = 0; x < v.xres; x++) {
-            uint32_t p = pack(pixel_at(x, y, v.xres, step, digits), &v);
-            uint8_t *d = buf + (size_t)y * f.line_length + x * bpp;
-            if (bpp == 4)
-                memcpy(d, &p, 4);
-            else {
-                uint16_t q = p;
-                memcpy(d, &q, 2);
-            }
-        }
-    }
+    fill(buf, &v, f.line_length, bpp, step);
     /* visible area starts at yoffset */
-    off = (size_t)v.yoffset * f.line_length;
-    if (lseek(fd, off, SEEK_SET) < 0) {
+    if (lseek(fd, (off_t)v.yoffset * f.line_length, SEEK_SET) < 0) {
         perror("lseek");
         return 1;
     }
