@@ -1,13 +1,13 @@
 #!/bin/bash
-# The 6.1 replacement modules must refuse to load beside a module of another
-# build (patches/linux/6.1, patch 0004): boot the 6.1 guest with the patched
-# initramfs in which virtio_ring.ko is the stock one, and require that every
-# other replaced module failed to load for want of virtio_backport_build.
+# The 6.1 replacement modules refuse to load beside a module of another build
+# (patches/linux/6.1, patch 0004): boot the patched initramfs with the stock
+# virtio_ring.ko, and require that every other replaced module fails to load
+# for want of virtio_backport_build.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-eval "$("$here/fetch-guest.sh" --print-only)"
 g=$top/build/guest
+eval "$("$here/fetch-guest.sh" --print-only)"
 root=$(mktemp -d "$g/mixed-root.XXXXXX")
 trap 'rm -rf "$root" "$g/initramfs-mixed.cpio.gz"' EXIT
 cp -a "$g/initramfs-patched.root/." "$root/"

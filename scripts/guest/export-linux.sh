@@ -1,20 +1,14 @@
 #!/bin/bash
-# Export the Linux 6.12 series from a kernel tree (commits pristine..HEAD)
-# into patches/linux/6.12/ as plain `git format-patch` files + series.
-#
-#   export-linux.sh [TREE]      default TREE: build/guest/linux-6.12
-#
-# The series is sent under the sender's own identity, as the QEMU series is:
-# every commit's author must be `git config user.name` / `user.email` of this
-# checkout, with a matching Signed-off-by.  An unset identity, or one of the
-# placeholders this project's scripts use for their own commits
-# (build@localhost, freeze-mode@example.org, ...), is refused: fix it with
-#   git config user.name "Your Name"; git config user.email you@your.domain
-# and re-author the commits (git rebase --exec 'git commit --amend
-# --no-edit --reset-author -s' pristine) before exporting.
+# Export the Linux 6.12 series, commits pristine..HEAD of TREE (default
+# build/guest/linux-6.12), into patches/linux/6.12/ as git format-patch files
+# and series, under the sender's identity as the QEMU series: every commit must
+# be authored and signed off by git config user.name/user.email of this
+# checkout, and an unset identity or a placeholder of this project's own
+# commits is refused (re-author with git rebase --exec 'git commit --amend
+# --no-edit --reset-author -s' pristine).
+#   export-linux.sh [TREE]
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 tree=${1:-$top/build/guest/linux-6.12}
 out=$top/patches/linux/6.12
 die() { echo "export-linux: $*" >&2; exit 1; }
