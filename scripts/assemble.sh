@@ -1,30 +1,22 @@
 #!/bin/bash
-# Assemble the series onto the pinned QEMU tree.
-#
+# Assemble the series onto the pinned QEMU release: TREE becomes a git tree with
+# tag qemu-10.0.2 (the release as extracted), tag prep (+ prepare-qemu.sh, not
+# part of the series) and branch series (+ one git am per line of
+# patches/series).  The commits are made in a scratch worktree, then TREE checks
+# them out, which rewrites only the files that changed: an edit to one patch
+# rebuilds incrementally.
 #   assemble.sh TARBALL|SRCDIR TREE
-#
-# TREE becomes a git repository with
-#   tag qemu-10.0.2   the pristine release, as extracted
-#   tag prep          + the build preparation (scripts/prepare-qemu.sh):
-#                       not part of the series
-#   branch series     + one commit per line of patches/series (git am)
-# The commits are built in a scratch worktree and TREE is then moved to
-# them with a plain checkout, which rewrites only the files whose content
-# changed: an edit to one patch or one new file rebuilds incrementally.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(dirname "$here")
 . "$here/qemu-version.sh"
-
 src=$(realpath "$1")
 tree=$(realpath -m "$2")
 wt=$tree-scratch
-base_tag=qemu-$QEMU_VERSION
-
 export GIT_AUTHOR_NAME="QEMU release" GIT_AUTHOR_EMAIL="qemu-devel@nongnu.org"
 export GIT_COMMITTER_NAME="freeze-mode assembly" GIT_COMMITTER_EMAIL="assembly@localhost"
 export GIT_AUTHOR_DATE="2025-07-01T00:00:00Z" GIT_COMMITTER_DATE="2025-07-01T00:00:00Z"
 g() { git -C "$tree" -c core.autocrlf=false -c advice.detachedHead=false "$@"; }
+gw() { git -C "$wt" -c core.autocrlf=false -c advice.detachedHead=false "$@"; }
 
 if ! g rev-parse -q --verify "refs/tags/prep" >/dev/null 2>&1; then
     echo "assemble: creating $tree from $src"
@@ -39,7 +31,7 @@ if ! g rev-parse -q --verify "refs/tags/prep" >/dev/null 2>&1; then
     g init -q -b series
     g add -A -f
     g commit -q -m "QEMU $QEMU_VERSION" --no-verify
-    g tag "$base_tag"
+    g tag "qemu-$QEMU_VERSION"
     prep_log=$("$here/prepare-qemu.sh" "$tree")
     g add -A -f
     g commit -q --allow-empty --no-verify -F - <<MSG
@@ -50,8 +42,6 @@ MSG
     g tag prep
 fi
 
-# Build the series in the scratch worktree.
-gw() { git -C "$wt" -c core.autocrlf=false -c advice.detachedHead=false "$@"; }
 [ -d "$wt" ] || { g worktree prune; g worktree add -q --detach "$wt" prep; }
 gw am --abort >/dev/null 2>&1 || true
 gw checkout -q -f --detach prep
@@ -60,16 +50,15 @@ n=0
 unset GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_AUTHOR_DATE
 while read -r patch; do
     n=$((n + 1))
-    if ! gw am -q --keep-cr --empty=keep --committer-date-is-author-date "$top/patches/$patch"; then
+    if ! gw am -q --keep-cr --empty=keep --committer-date-is-author-date "$here/../patches/$patch"; then
         echo "assemble: patches/$patch does not apply" >&2
         gw am --abort || true
         exit 1
     fi
-done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/patches/series")
+done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/../patches/series")
 
 new=$(gw rev-parse HEAD)
-cur=$(g rev-parse -q --verify HEAD 2>/dev/null || true)
-if [ "$new" != "$cur" ]; then
+if [ "$new" != "$(g rev-parse -q --verify HEAD 2>/dev/null || true)" ]; then
     # Refuse to throw away work done by hand in the assembled tree.
     if [ -n "$(g status --porcelain --untracked-files=no)" ]; then
         echo "assemble: $tree has uncommitted changes; export or discard them first" >&2

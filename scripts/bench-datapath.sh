@@ -1,20 +1,11 @@
 #!/bin/bash
-# What freeze_mode costs the data path: instructions per virtio-blk read
-# and per virtio-net transmitted packet, counted by callgrind, for
-#   unpatched  QEMU 10.0.2 as released (tag prep of the assembled tree)
-#   off        the series, freeze_mode off (the default)
-#   on         the series, freeze_mode=on and negotiated, never frozen
-# on the same qtest workload (virtio-freeze-test -m perf, bench/datapath).
-# Only the device's own handlers are counted (callgrind --toggle-collect),
-# so the numbers do not depend on how often the main loop polls.
-#
+# make bench-datapath: what freeze_mode costs the data path, instructions per
+# virtio-blk read and per virtio-net packet sent (callgrind, only the device's
+# handlers: the main loop's polling does not count), on the qtest workload
+# virtio-freeze-test -m perf, bench/datapath, for QEMU 10.0.2 as released
+# (UNPATCHED: a build directory of a worktree at tag prep), and the series
+# (BUILD) with freeze_mode off and on (negotiated, never frozen).  Not a test.
 #   bench-datapath.sh BUILD UNPATCHED [REQUESTS]
-#
-# BUILD is the series' build directory (build/obj, with the qtests
-# built), UNPATCHED a configured build directory of QEMU 10.0.2 as
-# released (make bench-datapath: build/bench/obj, of a worktree at tag
-# prep, a layout that lets ccache find the main build's objects).  Prints
-# a table; not a test.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(realpath "$1")
@@ -27,14 +18,12 @@ ninja -C "$obj" qemu-system-x86_64 > "$out/build.log" 2>&1
 "$here/link-firmware.sh" "$obj" > /dev/null
 
 # The handlers of each device, and everything they call
-toggles_blk="virtio_blk_handle_output virtio_blk_rw_complete"
-toggles_net="virtio_net_handle_tx_bh virtio_net_tx_bh virtio_net_tx_timer"
-
-count() {   # binary device on|off -> instructions
-    local bin=$1 dev=$2 on=$3 toggles cg opts=""
+declare -A toggles=([blk]="virtio_blk_handle_output virtio_blk_rw_complete"
+                    [net]="virtio_net_handle_tx_bh virtio_net_tx_bh virtio_net_tx_timer")
+count() {   # binary device on|"" -> instructions
+    local bin=$1 dev=$2 on=$3 cg opts=""
     cg=$out/callgrind.$dev.$on.$(basename "$(dirname "$bin")").out
-    toggles=toggles_$dev
-    for t in ${!toggles}; do
+    for t in ${toggles[$dev]}; do
         opts="$opts --toggle-collect=$t"
     done
     rm -f "$cg"
@@ -48,20 +37,15 @@ $opts --callgrind-out-file=$cg $bin" QTEST_FREEZE_BENCH_REQUESTS="$n" \
     sed -n 's/^summary: *//p' "$cg"
 }
 
-printf '%-6s %-10s %16s %14s %10s\n' device build instructions per-request \
-    vs-unpatched
+printf '%-6s %-10s %16s %14s %10s\n' device build instructions per-request vs-unpatched
 for dev in blk net; do
     base=""
     for cfg in unpatched off on; do
-        case $cfg in
-        unpatched) bin=$obj/qemu-system-x86_64; on="" ;;
-        off) bin=$build/qemu-system-x86_64; on="" ;;
-        on) bin=$build/qemu-system-x86_64; on=1 ;;
-        esac
+        bin=$build/qemu-system-x86_64 on=
+        case $cfg in unpatched) bin=$obj/qemu-system-x86_64 ;; on) on=1 ;; esac
         total=$(count "$bin" "$dev" "$on")
-        per=$(( total / n ))
         base=${base:-$total}
-        printf '%-6s %-10s %16s %14s %9s%%\n' "$dev" "$cfg" "$total" "$per" \
+        printf '%-6s %-10s %16s %14s %9s%%\n' "$dev" "$cfg" "$total" "$(( total / n ))" \
             "$(awk -v a="$total" -v b="$base" 'BEGIN { printf "%+.2f", (a - b) * 100 / b }')"
     done
 done

@@ -1,31 +1,20 @@
 #!/bin/bash
-# Build SeaBIOS's bios.bin and bios-256k.bin from Debian's seabios source
-# package with patches/seabios/ applied, as Debian builds them: with its
-# debian/rules targets, so with Debian's configurations of both.
-#
+# The project's SeaBIOS: bios.bin and bios-256k.bin of Debian's seabios source
+# package with patches/seabios/ applied, built by its debian/rules (Debian's
+# configurations of both), into OUTDIR with the patched source (OUTDIR/src) and
+# the logs; nothing is done when the package, the patches and this script are
+# unchanged.  scripts/link-firmware.sh links them into the QEMU build tree, in
+# front of the seabios package's, which stay in /usr/share/seabios.
 #   build-seabios.sh OUTDIR
-#
-# OUTDIR gets bios.bin, bios-256k.bin, the unpacked and patched source
-# (OUTDIR/src) and the build log.  Nothing is done when the inputs (the
-# source package, the patches, this script) are unchanged.
-# scripts/link-firmware.sh links the images into the QEMU build tree, in
-# front of the stock ones from the seabios package (which stay in
-# /usr/share/seabios for the control runs).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/.." && pwd)
 . "$here/seabios-version.sh"
-
 out=$(realpath -m "$1")
-dl=$top/downloads/seabios
+dl=$here/../downloads/seabios
 dsc=$dl/seabios_$SEABIOS_DEB_VERSION.dsc
-patchdir=$top/patches/seabios
+patchdir=$(cd "$here/../patches/seabios" && pwd)
 patches=$(grep -v '^#' "$patchdir/series" | grep -v '^[[:space:]]*$' || true)
-jobs=${JOBS:-2}
-
-verify() {
-    [ "$(sha256sum "$dsc" | cut -d' ' -f1)" = "$SEABIOS_DSC_SHA256" ]
-}
+verify() { [ "$(sha256sum "$dsc" | cut -d' ' -f1)" = "$SEABIOS_DSC_SHA256" ]; }
 
 if [ ! -f "$dsc" ] || ! verify; then
     "$here/apt-sources.sh"
@@ -34,47 +23,37 @@ if [ ! -f "$dsc" ] || ! verify; then
     echo "build-seabios: downloading Debian source package seabios $SEABIOS_DEB_VERSION"
     (cd "$dl" && apt-get source -q --download-only "seabios=$SEABIOS_DEB_VERSION") \
         > "$dl/download.log" 2>&1 || { cat "$dl/download.log" >&2; exit 1; }
-    if ! verify; then
-        echo "build-seabios: $dsc: sha256 mismatch (expected $SEABIOS_DSC_SHA256)" >&2
-        exit 1
-    fi
+    verify || { echo "build-seabios: $dsc: sha256 mismatch (expected $SEABIOS_DSC_SHA256)" >&2; exit 1; }
 fi
-
 key=$({ echo "$SEABIOS_DEB_VERSION $SEABIOS_DSC_SHA256 $SEABIOS_LOCAL_SUFFIX"
         for p in $patches; do cat "$patchdir/$p"; done
         cat "$0"; } | sha256sum | cut -d' ' -f1)
-if [ -f "$out/inputs" ] && [ "$(cat "$out/inputs")" = "$key" ] &&
-   [ -f "$out/bios.bin" ] && [ -f "$out/bios-256k.bin" ]; then
+if [ "$(cat "$out/inputs" 2>/dev/null)" = "$key" ] && [ -f "$out/bios.bin" ] &&
+   [ -f "$out/bios-256k.bin" ]; then
     exit 0
 fi
 
 rm -rf "$out"
 mkdir -p "$out"
-src=$out/src
-# dpkg-source checks the tarballs against the .dsc and applies Debian's
-# own patches
-dpkg-source -q -x "$dsc" "$src" > "$out/unpack.log" 2>&1 ||
+# dpkg-source checks the tarballs against the .dsc and applies Debian's patches
+dpkg-source -q -x "$dsc" "$out/src" > "$out/unpack.log" 2>&1 ||
     { cat "$out/unpack.log" >&2; exit 1; }
 rm -f "$out"/seabios_*.orig.tar.*
-cd "$src"
-subjects=()
+cd "$out/src"
 for p in $patches; do
-    # line offsets are fine (the patches are against upstream master),
-    # fuzz is not
+    # line offsets are fine (the patches are against upstream master), fuzz is not
     patch -p1 -F0 -s --no-backup-if-mismatch < "$patchdir/$p"
-    subjects+=("$(awk '/^Subject: / { s = $0; sub(/^Subject: (\[[^]]*\] )?/, "", s); on = 1; next }
-                      on && /^[ \t]/ { sub(/^[ \t]+/, " "); s = s $0; next }
-                      on { print s; exit }' "$patchdir/$p")")
 done
-
-# A changelog entry of our own: the version (EXTRAVERSION, which the BIOS
-# prints first) says which build runs.
+# A changelog entry of our own: its version, which the BIOS prints first
+# (EXTRAVERSION), says which build runs
 {
     printf 'seabios (%s%s) UNRELEASED; urgency=medium\n\n' \
         "$SEABIOS_DEB_VERSION" "$SEABIOS_LOCAL_SUFFIX"
     printf '  * Apply the freeze_mode project'"'"'s patches/seabios/:\n'
-    for s in "${subjects[@]}"; do
-        printf '    - %s\n' "$s"
+    for p in $patches; do
+        awk '/^Subject: / { s = $0; sub(/^Subject: (\[[^]]*\] )?/, "", s); on = 1; next }
+             on && /^[ \t]/ { sub(/^[ \t]+/, " "); s = s $0; next }
+             on { print "    - " s; exit }' "$patchdir/$p"
     done
     printf '\n -- Freeze Mode Developers <freeze-mode@example.org>  %s\n\n' \
         "$(dpkg-parsechangelog -SDate)"
@@ -82,8 +61,8 @@ done
 } > debian/changelog.new
 mv debian/changelog.new debian/changelog
 
-echo "build-seabios: building bios.bin and bios-256k.bin (seabios $SEABIOS_DEB_VERSION$SEABIOS_LOCAL_SUFFIX, ${#subjects[@]} patch(es))"
-make -f debian/rules -j"$jobs" build/bios.bin build/bios-256k.bin \
+echo "build-seabios: building bios.bin and bios-256k.bin (seabios $SEABIOS_DEB_VERSION$SEABIOS_LOCAL_SUFFIX, $(wc -w <<<"$patches") patch(es))"
+make -f debian/rules -j2 build/bios.bin build/bios-256k.bin \
     > "$out/build.log" 2>&1 || { tail -40 "$out/build.log" >&2; exit 1; }
 cp build/bios.bin build/bios-256k.bin "$out/"
 echo "$key" > "$out/inputs"
