@@ -1,22 +1,15 @@
 #!/bin/bash
-# Write the series as they are mailed, one directory per set of
-# patches/series (fixes/, suspend/, freeze-mode/): git format-patch of the
-# set's commits with the cover letter patches/SET/cover-letter.txt (first
-# paragraph: the subject), To qemu-devel and Cc what
-# scripts/get_maintainer.pl names.  From: and Signed-off-by: are the
-# sender's (git config user.name and user.email); an unset or placeholder
-# identity is refused.  A patch listed in patches/SET/security is left out
-# of the public set and written to security/ instead, addressed to the
-# QEMU security contact.
-#
-#   make-series.sh TREE OUTDIR [VERSION]
-#
-# VERSION (default 1) gives "[PATCH v2 ...]" from 2 on.  The subject
-# prefix of a set is the first line of patches/SET/prefix ("PATCH" if
-# there is none).
+# make series: the sets of patches/series (fixes/, suspend/, freeze-mode/) as
+# mailed, a directory each: git format-patch of the set's commits, To
+# qemu-devel, Cc what scripts/get_maintainer.pl names, with the cover letter
+# patches/SET/cover-letter.txt (first paragraph: the subject) and the prefix
+# of patches/SET/prefix (default PATCH).  From: and Signed-off-by: are the
+# sender's (git config user.name, user.email); an unset or placeholder
+# identity is refused.  A patch listed in patches/SET/security goes to
+# security/ instead, To the QEMU security contact.
+#   make-series.sh TREE OUTDIR [VERSION]     (VERSION 2 on: "[PATCH v2 ...]")
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(dirname "$here")
+top=$(cd "$(dirname "$0")/.." && pwd)
 tree=$(realpath "$1")
 out=$(realpath -m "$2")
 version=${3:-1}
@@ -34,7 +27,6 @@ freeze-mode@*)
     echo "series: '$name <$email>' is a placeholder identity: set your own" >&2
     exit 1 ;;
 esac
-sob="Signed-off-by: $name <$email>"
 
 rm -rf "$out"
 mkdir -p "$out"
@@ -44,15 +36,13 @@ if [ "${#patches[@]}" != "${#commits[@]}" ]; then
     echo "series: $tree does not hold patches/series: make first" >&2
     exit 1
 fi
-
-# The commits again, by the sender: same trees, author and sign-off
-# replaced.
+# The commits again, by the sender: same trees, author and sign-off replaced
 parent=$(g rev-parse prep)
 declare -A signed=()
 for i in "${!commits[@]}"; do
     c=${commits[$i]}
-    msg=$(g log -1 --format=%B "$c" | sed '/^Signed-off-by: /d')
-    parent=$(printf '%s\n%s\n' "$msg" "$sob" |
+    parent=$(printf '%s\nSigned-off-by: %s <%s>\n' \
+                    "$(g log -1 --format=%B "$c" | sed '/^Signed-off-by: /d')" "$name" "$email" |
         GIT_AUTHOR_NAME=$name GIT_AUTHOR_EMAIL=$email \
         GIT_AUTHOR_DATE=$(g log -1 --format=%aD "$c") \
         GIT_COMMITTER_NAME=$name GIT_COMMITTER_EMAIL=$email \
@@ -60,11 +50,12 @@ for i in "${!commits[@]}"; do
     signed[${patches[$i]}]=$parent
 done
 
-# One set: its commits on a branch whose description is the cover letter
+# send_set SET BASE TIP N: the set's commits on a branch whose description is
+# the cover letter
 send_set() {
-    local set=$1 base=$2 tip=$3 n=$4 dir=$out/$1 prefix=PATCH cc addr
+    local set=$1 base=$2 dir=$out/$1 prefix=PATCH cc addr
     [ -f "$top/patches/$set/prefix" ] && prefix=$(head -n1 "$top/patches/$set/prefix")
-    g branch -f "send-$set" "$tip"
+    g branch -f "send-$set" "$3"
     g config "branch.send-$set.description" "$(cat "$top/patches/$set/cover-letter.txt")"
     mkdir -p "$dir/tmp"
     g format-patch -q -o "$dir/tmp" "$base..send-$set"
@@ -74,7 +65,7 @@ send_set() {
          done | grep -v '^qemu-devel@nongnu.org$' | sort -u)
     rm -rf "$dir/tmp"
     args=(--thread=shallow --subject-prefix="$prefix" --to=qemu-devel@nongnu.org)
-    [ "$n" -gt 1 ] && args+=(--cover-letter --cover-from-description=subject)
+    [ "$4" -gt 1 ] && args+=(--cover-letter --cover-from-description=subject)
     [ "$version" -gt 1 ] && args+=(--reroll-count="$version")
     while IFS= read -r addr; do
         [ -n "$addr" ] && args+=(--cc="$addr")
@@ -84,47 +75,32 @@ send_set() {
     echo "series: $set: $(ls "$dir" | wc -l) files in $dir"
 }
 
-# A patch for the security contact: alone, on the QEMU tree it applies to
-send_security() {
-    local p=$1 c=${signed[$1]}
-    mkdir -p "$out/security"
-    g format-patch -q -1 --subject-prefix=PATCH --to=qemu-security@nongnu.org \
-        -o "$out/security" "$c"
-    echo "series: security: ${p#*/} for qemu-security@nongnu.org (not public)"
-}
-
-# Walk patches/series set by set.  A security patch must come last in
-# its set: the public part of the set is then the commits before it.
+# Walk patches/series set by set.  A security patch, alone on the tree it
+# applies to, must come last in its set: the public part is the commits before.
 set=
 base=$(g rev-parse prep)
 last=$base
-tip=
 count=0
-secret=0
-flush() {
-    [ -n "$set" ] && [ "$count" -gt 0 ] && send_set "$set" "$base" "$tip" "$count"
-    return 0
-}
+flush() { [ "$count" = 0 ] || send_set "$set" "$base" "$tip" "$count"; }
 for p in "${patches[@]}"; do
     s=${p%%/*}
     if [ "$s" != "$set" ]; then
         flush
-        base=$last
-        set=$s
-        count=0
-        secret=0
+        base=$last set=$s count=0 secret=0
     fi
     last=${signed[$p]}
     if grep -qxF "${p#*/}" "$top/patches/$s/security" 2>/dev/null; then
-        send_security "$p"
+        mkdir -p "$out/security"
+        g format-patch -q -1 --subject-prefix=PATCH --to=qemu-security@nongnu.org \
+            -o "$out/security" "$last"
+        echo "series: security: ${p#*/} for qemu-security@nongnu.org (not public)"
         secret=1
-        continue
-    fi
-    if [ "$secret" = 1 ]; then
+    elif [ "$secret" = 1 ]; then
         echo "series: $p follows a security patch of its set: put that one last" >&2
         exit 1
+    else
+        tip=$last
+        count=$((count + 1))
     fi
-    tip=$last
-    count=$((count + 1))
 done
 flush
