@@ -1,18 +1,14 @@
 #!/bin/bash
-# Enable the apt entries the build needs that a Debian 12 machine may lack:
-# deb and deb-src of <codename>-backports (meson, the qemu source package) and
-# deb-src of <codename>, on the archive of apt's own index target for
-# <codename> main (`apt-get indextargets`: no host name is written here).
-# Writes only what no other source has; with $out as it should be, does
-# nothing (no root, no apt-get update).
+# The apt entries a Debian 12 machine may lack: deb and deb-src of
+# <codename>-backports, deb-src of <codename>, on the archive apt has for
+# <codename> main (no host name written here).  No-op when $out is right.
 set -euo pipefail
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 [ -n "$codename" ] || { echo "apt-sources: cannot tell the Debian codename" >&2; exit 1; }
 out=/etc/apt/sources.list.d/qemu-freeze-mode-${codename}-backports.sources
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg  # signs every Debian suite
 
-# What apt has configured, even before its index is downloaded: TYPE SUITE
-# COMPONENT ARCHIVE FILE:ENTRY, an index target a line
+# apt's index targets, those not downloaded yet too: TYPE SUITE COMPONENT ARCHIVE FILE:ENTRY
 # shellcheck disable=SC2016 # apt's format variables, not the shell's
 configured=$(apt-get indextargets --no-release-info \
     --format '$(TARGET_OF) $(RELEASE) $(COMPONENT) $(REPO_URI) $(SOURCESENTRY)')

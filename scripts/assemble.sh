@@ -1,10 +1,7 @@
 #!/bin/bash
-# Assemble the series onto the pinned QEMU release: TREE becomes a git tree with
-# tag qemu-10.0.2 (the release as extracted), tag prep (+ prepare-qemu.sh, not
-# part of the series) and branch series (+ one git am per line of
-# patches/series).  The commits are made in a scratch worktree, then TREE checks
-# them out, which rewrites only the files that changed: an edit to one patch
-# rebuilds incrementally.
+# The series onto the pinned QEMU release, in TREE: tags qemu-10.0.2 and prep
+# (prepare-qemu.sh), branch series (git am of patches/series), committed in a
+# scratch worktree so that TREE's checkout rewrites only the changed files.
 #   assemble.sh TARBALL|SRCDIR TREE
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -1,10 +1,6 @@
 #!/bin/bash
-# make bench-datapath: what freeze_mode costs the data path, instructions per
-# virtio-blk read and per virtio-net packet sent (callgrind, only the device's
-# handlers: the main loop's polling does not count), on the qtest workload
-# virtio-freeze-test -m perf, bench/datapath, for QEMU 10.0.2 as released
-# (UNPATCHED: a build directory of a worktree at tag prep), and the series
-# (BUILD) with freeze_mode off and on (negotiated, never frozen).  Not a test.
+# make bench-datapath (mk/check.mk): callgrind instructions per request of the
+# device handlers only, QEMU as released (UNPATCHED) vs freeze_mode off and on.
 #   bench-datapath.sh BUILD UNPATCHED [REQUESTS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

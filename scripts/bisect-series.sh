@@ -1,11 +1,7 @@
 #!/bin/bash
-# make bisect: build every commit of the series and run the qtests it adds or
-# changes, so that each patch is seen to build and pass its own tests.
+# make bisect: build each commit of the series in WORKTREE (a worktree of TREE)
+# and OBJ, and run the qtests it adds or changes; FIRST skips those before.
 #   bisect-series.sh TREE WORKTREE OBJ [FIRST]
-# WORKTREE is a worktree of TREE and OBJ its configured build directory
-# (build/bisect/{qemu,obj}: ccache finds what the main build compiled); FIRST
-# (default 1) skips the commits before it.  One line per commit; exits non-zero
-# at the first failure, the logs are in the directory of OBJ.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tree=$(realpath "$1")
@@ -17,8 +13,7 @@ for c in $(git -C "$tree" rev-list --reverse prep..series); do
     [ "$n" -ge "${4:-1}" ] || continue
     subject=$(git -C "$tree" log -1 --format=%s "$c")
     git -C "$2" checkout -q -f --detach "$c"
-    # The series' qtests that this commit adds or changes, and qos-test if it
-    # changes an upstream qtest or libqos file (built into qos-test)
+    # the qtests this commit adds or changes; qos-test for an upstream qtest or libqos file
     ours=$(git -C "$tree" diff --name-only --diff-filter=A prep "$c" -- 'tests/qtest/*-test.c')
     tests=$(for f in $(git -C "$tree" diff --name-only "$c^" "$c" -- tests/qtest); do
         if grep -qxF "$f" <<< "$ours"; then

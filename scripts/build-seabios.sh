@@ -1,10 +1,7 @@
 #!/bin/bash
 # The project's SeaBIOS: bios.bin and bios-256k.bin of Debian's seabios source
-# package with patches/seabios/ applied, built by its debian/rules (Debian's
-# configurations of both), into OUTDIR with the patched source (OUTDIR/src) and
-# the logs; nothing is done when the package, the patches and this script are
-# unchanged.  scripts/link-firmware.sh links them into the QEMU build tree, in
-# front of the seabios package's, which stay in /usr/share/seabios.
+# package + patches/seabios/, built by its debian/rules into OUTDIR; nothing to
+# do when the package, the patches and this script are unchanged.
 #   build-seabios.sh OUTDIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,8 +41,7 @@ for p in $patches; do
     # line offsets are fine (the patches are against upstream master), fuzz is not
     patch -p1 -F0 -s --no-backup-if-mismatch < "$patchdir/$p"
 done
-# A changelog entry of our own: its version, which the BIOS prints first
-# (EXTRAVERSION), says which build runs
+# A changelog entry of our own: the BIOS prints its version, which says which build runs
 {
     printf 'seabios (%s%s) UNRELEASED; urgency=medium\n\n' \
         "$SEABIOS_DEB_VERSION" "$SEABIOS_LOCAL_SUFFIX"

@@ -1,7 +1,6 @@
 #!/bin/bash
-# make check-docs (checkpatch runs from the Makefile): the rST pages of the
-# series build with Sphinx without a warning, and the virtio spec patch applies
-# to VIRTIO_SPEC_DIR and passes scripts/check-spec.py.
+# make check-docs: the series' rST pages build with Sphinx without a warning,
+# and the virtio spec patch passes check-spec.py against VIRTIO_SPEC_DIR.
 #   check-docs.sh VIRTIO_SPEC_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,8 +8,7 @@ spec=${1:?usage: check-docs.sh VIRTIO_SPEC_DIR}
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 
-# One standalone Sphinx project, as the pages link to each other (QEMU's own
-# docs build needs the whole tree configured with --enable-docs)
+# One Sphinx project (the pages link to each other; QEMU's docs need --enable-docs)
 mapfile -t pages < <(find "$here/../hw-virtio/docs" -name '*.rst' | sort)
 [ ${#pages[@]} -gt 0 ] || { echo "check-docs: no rST pages found" >&2; exit 1; }
 cp "${pages[@]}" "$d/"

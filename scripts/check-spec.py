@@ -114,11 +114,9 @@ def balance_errors(text):
 
 
 def normative_errors(f, old_text, new_text, conf_refs, blocks_used):
-    """Each normative statement the patches add or change (a line with an RFC
-    2119 keyword in capitals) must sit in a \\devicenormative or
-    \\drivernormative block that conformance.tex references: that is how it
-    becomes part of a conformance clause.  Returns the errors and the number
-    of statements."""
+    """Each normative line the patches add or change (an RFC 2119 keyword in
+    capitals) must sit in a block that conformance.tex references, to be part
+    of a conformance clause.  Returns the errors and the number of lines."""
     errors, n = [], 0
     new_lines = new_text.split("\n")
     sm = difflib.SequenceMatcher(None, old_text.split("\n") if old_text else [],

@@ -1,11 +1,8 @@
 #!/bin/bash
-# Install groups of scripts/deps.txt with `apt-get satisfy`, leaving alone what
-# is satisfied: then this is one simulation, no root, no apt-get update.  Else,
-# as root, it enables the apt sources the list needs (apt-sources.sh) and
-# refreshes the apt index only when satisfying fails.  Prints what it installs.
+# Install groups of scripts/deps.txt with apt-get satisfy: with nothing missing,
+# one simulation (no root, no apt-get update).  DEPENDENCY: more, in Depends
+# syntax, that only the caller can name (fetch-guest.sh: the kernel ABI).
 #   deps.sh GROUP... [-- DEPENDENCY...]
-# DEPENDENCY: more, in Depends syntax, that only the caller can name
-# (guest/fetch-guest.sh: the current kernel ABI)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
@@ -28,11 +25,9 @@ done
 
 simulate() { apt-get satisfy -s -q --no-install-recommends "$@" 2>&1; }
 packages() { sed -n 's/^Inst \([^ ]*\).*/\1/p' | paste -sd ' '; }
-# What is installed satisfies the backports lines too: one simulation without
-# -t tells whether anything is missing.
+# What is installed satisfies the backports lines too: one simulation, without -t
 sim=$(simulate "${main[@]}" "${backports[@]}") && ! grep -q '^Inst ' <<<"$sim" && exit 0
-# For the messages: what apt would install, and what it cannot satisfy as it
-# is (from backports, or not in the index yet)
+# What apt would install, and what it cannot satisfy yet (backports, stale index)
 inst=$(packages <<<"$sim")
 if [ -z "$inst" ] && [ ${#main[@]} -gt 0 ]; then
     inst=$(simulate "${main[@]}" | packages || true)

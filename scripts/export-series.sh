@@ -1,8 +1,6 @@
 #!/bin/bash
-# make export: the commits prep..series of TREE become the git format-patch
-# files of patches/SET/ and patches/series, and the view is written again.  A
-# commit goes to the set of the patch of the same name, a new one to the set
-# of the commit before it.
+# make export: prep..series of TREE into patches/SET/ and patches/series (a new
+# commit joins the set of the one before it), and the view again.
 #   export-series.sh TREE
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -25,8 +25,7 @@ fi
 rm -f "$dest"
 
 "$here/apt-sources.sh"
-# Debian revisions of the release come and go: take whichever the source index
-# lists (awk reads to the end: exiting early would kill apt-cache with SIGPIPE)
+# Whichever Debian revision the index lists (awk reads all: an early exit is a SIGPIPE)
 ver=$(apt-cache showsrc qemu 2>/dev/null |
       awk -v v="$QEMU_VERSION" '/^Version: / && index($2, ":" v "+") && !ver { ver = $2 }
                                 END { print ver }')
@@ -38,8 +37,7 @@ fi
 echo "fetch-qemu: downloading the .orig tarball of Debian source package qemu $ver"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# The .dsc or Debian tarball of a superseded revision may be gone from the
-# archive: only the .orig tarball and its checksum count
+# Only the .orig tarball counts: a superseded revision's .dsc may be gone
 (cd "$tmp" && apt-get source -q --download-only "qemu=$ver" >"$tmp/log" 2>&1) || true
 origs=("$tmp"/qemu_"$QEMU_VERSION"*.orig.tar.*)
 if [ ! -f "${origs[0]}" ]; then

@@ -3,22 +3,15 @@
 
     fuzz-seeds.py OUTDIR CONFIG
 
-Writes to OUTDIR inputs in generic-fuzz's format (tests/qtest/fuzz/
-generic_fuzz.c: an opcode byte and its operands per command, separated by
-"FUZZ") that bring the device of CONFIG (virtio-blk-freeze, ...) as far as a
-driver would (VIRTIO_F_FREEZE_MODE and VIRTIO_F_SUSPEND negotiated, queues
-set up, DRIVER_OK) and then drive one freeze_mode or SUSPEND scenario: so
-libFuzzer starts where the freeze_mode code is reached, instead of first
-having to find bit 45 and FEATURES_OK.
-
-Operands name a region by its index among the fuzzed regions in flat view
-order, for one virtio-pci device on q35 with its BARs mapped (BAR1 MSI-X,
-then the 64-bit BAR4): MSI-X table, MSI-X PBA, then BAR4's capabilities by
-address: common, ISR, device (if the type has a config space), notify.
-`make fuzz` checks that the run covered virtio_freeze_mode_write(), which it
-cannot unless these are right.  The register offsets and values come from
-include/standard-headers of the assembled QEMU tree (build/qemu, or
-$QEMU_TREE).
+Inputs in generic-fuzz's format (tests/qtest/fuzz/generic_fuzz.c: an opcode
+and its operands, commands separated by "FUZZ") that drive the device of
+CONFIG as a driver would, to DRIVER_OK with VIRTIO_F_FREEZE_MODE and
+VIRTIO_F_SUSPEND, then through one freeze_mode or SUSPEND scenario, so that
+libFuzzer starts where the freeze_mode code is.  Regions are numbered in flat
+view order, for one virtio-pci device on q35: MSI-X table and PBA (BAR1), then
+BAR4's common, ISR, device (if any) and notify; make fuzz checks that the run
+reached virtio_freeze_mode_write().  Register offsets and values come from
+include/standard-headers of the assembled tree (build/qemu, or $QEMU_TREE).
 """
 
 import os
@@ -144,17 +137,11 @@ class Seed:
         self.requests = 0
 
     def request(self):
-        """Make one request available and notify queue 0.
-
-        generic-fuzz fills each DMA read with the next DMA pattern, round
-        robin from the first after a clear.  The reads of a virtio-blk
-        notification, in order, make the patterns one 512-byte write to
-        sector 0: used flags (A, ignored), avail idx (B: one more buffer),
-        avail entry (C: head 0), descriptor 0 (D: the 16-byte header, next
-        1), the header (E: VIRTIO_BLK_T_OUT, sector 0), descriptor 1 (A: 512
-        readable bytes, next 2), the data (B), descriptor 2 (C: the writable
-        status byte).  Other device types read them as whatever they fetch.
-        """
+        """One request made available, queue 0 notified.  generic-fuzz fills
+        each DMA read with the next pattern, round robin: for virtio-blk, one
+        512-byte write to sector 0 (used flags A, avail idx B, avail entry C,
+        descriptor 0 D: header, the header E: VIRTIO_BLK_T_OUT, descriptor 1 A:
+        data, the data B, descriptor 2 C: status).  Other types read the same."""
         self.requests += 1
         self.add(OP_CLEAR_DMA_PATTERNS)
         for pattern in (struct.pack("<QIHH", RING_BASE + 0x20000, 512, 1, 2),

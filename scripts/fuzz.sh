@@ -1,11 +1,8 @@
 #!/bin/bash
-# One config of make fuzz (mk/fuzz.mk): QEMU's generic-fuzz target (libFuzzer,
-# ASan, UBSan) on generic-fuzz-CONFIG for SECONDS of wall time.  OUTDIR/CONFIG/
-# keeps corpus/ (a second run goes on from it), seeds/ (fuzz-seeds.py),
-# fuzz.log and what it found (crash-*, timeout-*, oom-*, leak-*).  Prints the
-# executions, the coverage and the functions of hw/virtio/virtio-freeze.c
-# reached; fails on a crash, a hang, a sanitizer report, or a run that never
-# reached the freeze_mode register.
+# One config of make fuzz (mk/fuzz.mk): generic-fuzz-CONFIG for SECONDS, in
+# OUTDIR/CONFIG/ (corpus/, seeds/, fuzz.log, findings).  Prints executions,
+# coverage and the virtio-freeze.c functions reached; fails on a finding or on
+# a run that never reached the freeze_mode register.
 #   fuzz.sh FUZZ_BUILD OUTDIR SECONDS CONFIG
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

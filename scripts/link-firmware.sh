@@ -1,10 +1,7 @@
 #!/bin/bash
-# Link the firmware into BUILD_DIR/qemu-bundle/<firmware path>, where a binary
-# of the build tree finds it (the qtests cannot pass -L): the Debian tarball
-# has none.  SeaBIOS and iPXE come from the seabios and ipxe-qemu packages,
-# the x86 option ROMs from ROM_BUILD_DIR (default BUILD_DIR; for a tree whose
-# compiler cannot build them), and bios.bin and bios-256k.bin from SEABIOS_DIR
-# (the project's SeaBIOS, scripts/build-seabios.sh) when given.
+# Link the firmware where a binary of BUILD_DIR finds it (qemu-bundle/; the
+# qtests cannot pass -L): SeaBIOS and iPXE of Debian's packages, the option
+# ROMs of ROM_BUILD_DIR, and bios*.bin of SEABIOS_DIR (build-seabios.sh).
 #   link-firmware.sh BUILD_DIR [SEABIOS_DIR [ROM_BUILD_DIR]]
 set -euo pipefail
 build=$(realpath "$1")

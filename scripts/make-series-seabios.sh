@@ -14,8 +14,7 @@ for i in "${!patches[@]}"; do
     tag=PATCH
     [ "${2:-1}" -gt 1 ] && tag="$tag v$2"
     [ "$n" -gt 1 ] && tag="$tag $((i + 1))/$n"
-    # in the header (up to the first empty line): the subject prefix, and the
-    # list after the Date
+    # in the header (to the first empty line): the subject prefix, the list after Date
     awk -v tag="$tag" '
         !body && /^Subject: \[PATCH[^]]*\] / { sub(/^Subject: \[PATCH[^]]*\] /, "Subject: [" tag "] ") }
         !body && /^Date: / { print; print "To: seabios@seabios.org"; next }

@@ -1,13 +1,8 @@
 #!/bin/bash
-# make series: the sets of patches/series (fixes/, suspend/, freeze-mode/) as
-# mailed, a directory each: git format-patch of the set's commits, To
-# qemu-devel, Cc what scripts/get_maintainer.pl names, with the cover letter
-# patches/SET/cover-letter.txt (first paragraph: the subject) and the prefix
-# of patches/SET/prefix (default PATCH).  From: and Signed-off-by: are the
-# sender's (git config user.name, user.email); an unset or placeholder
-# identity is refused.  A patch listed in patches/SET/security goes to
-# security/ instead, To the QEMU security contact.
-#   make-series.sh TREE OUTDIR [VERSION]     (VERSION 2 on: "[PATCH v2 ...]")
+# make series (README.md): each set of patches/series as mailed, signed by the
+# sender's git identity (an unset or placeholder one is refused); a patch
+# listed in patches/SET/security goes to security/, To the QEMU security contact.
+#   make-series.sh TREE OUTDIR [VERSION]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 tree=$(realpath "$1")
@@ -50,8 +45,7 @@ for i in "${!commits[@]}"; do
     signed[${patches[$i]}]=$parent
 done
 
-# send_set SET BASE TIP N: the set's commits on a branch whose description is
-# the cover letter
+# send_set SET BASE TIP N: on a branch whose description is the cover letter
 send_set() {
     local set=$1 base=$2 dir=$out/$1 prefix=PATCH cc addr
     [ -f "$top/patches/$set/prefix" ] && prefix=$(head -n1 "$top/patches/$set/prefix")
@@ -75,8 +69,7 @@ send_set() {
     echo "series: $set: $(ls "$dir" | wc -l) files in $dir"
 }
 
-# Walk patches/series set by set.  A security patch, alone on the tree it
-# applies to, must come last in its set: the public part is the commits before.
+# Set by set; a security patch (alone, on its tree) must be last in its set
 set=
 base=$(g rev-parse prep)
 last=$base

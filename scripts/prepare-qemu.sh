@@ -1,9 +1,7 @@
 #!/bin/bash
-# Build preparation of a pristine QEMU tree (tag prep, not part of the series).
-# Debian's +ds tarball lacks the prebuilt firmware, including the edk2 images
-# that pc-bios/meson.build unpacks for x86: where they are missing, skip the
-# unpacking (an upstream tarball is left alone).  Prints one line per change,
-# for the commit message.
+# Build preparation of a pristine QEMU tree (tag prep, not in the series):
+# Debian's +ds tarball lacks the edk2 images pc-bios/meson.build unpacks, so
+# skip that where they are missing.  Prints a line per change (commit message).
 set -euo pipefail
 meson=$1/meson.build
 edk2=pc-bios/edk2-x86_64-code.fd.bz2

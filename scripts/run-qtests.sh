@@ -1,6 +1,6 @@
 #!/bin/bash
-# Run qtests through meson's test runner, then one line counting the test cases
-# (TAP lines) of all of them: "qtest: N passed, N failed, N skipped".
+# Run qtests through meson's test runner, then count the test cases (TAP lines)
+# of all: "qtest: N passed, N failed, N skipped".
 #   run-qtests.sh BUILD_DIR TEST...
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

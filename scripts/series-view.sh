@@ -1,6 +1,5 @@
 #!/bin/bash
-# The view of the series (make export writes it, make check-view compares it):
-# every file the series adds, whole, as the series leaves it, in
+# The view of the series: every file it adds, whole, as it leaves it, in
 # OUT/hw-virtio/ (hw/virtio/, include/, docs/) and OUT/tests-qtest/.
 #   series-view.sh TREE OUT
 set -euo pipefail

@@ -1,10 +1,7 @@
 #!/bin/bash
-# The one way the virgl qtests and the GL guest runs get an X display with
-# OpenGL: unless DISPLAY names one, run CMD on an Xvfb of its own (a free
-# display number, Mesa's llvmpipe) and stop it; exits with CMD's status.  The
-# screen is kept in an XWD file, $QTEST_XVFB_SCREEN, where the qtests and
-# run-s3.py read what the display shows.  Without Xvfb, CMD runs without a
-# display and the GL qtests skip, saying why.
+# Run CMD on an Xvfb display of its own with OpenGL (llvmpipe), unless DISPLAY
+# names one: the virgl qtests and GL guest runs read its screen from
+# $QTEST_XVFB_SCREEN.  Without Xvfb, CMD runs without (the GL tests skip).
 #   xvfb-run.sh LOGDIR CMD...
 set -u
 logdir=$1

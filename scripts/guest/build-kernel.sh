@@ -1,14 +1,8 @@
 #!/bin/bash
-# The 6.12 guest kernel (docs/guest.md, "The 6.12 guest kernel"): Debian's
-# linux-source-6.12 as a git tree, build/guest/linux-6.12 (tag pristine), with
-# patches/linux/6.12/series applied by git am, built with ccache outside the
-# checkout (a fresh clone on this machine builds warm) into
-# build/guest/kernel-6.12/ and build/guest/bzImage-6.12.  Moving between series
-# versions is reset --hard + git am: only the files the patches touch change,
-# so the build stays incremental.
+# The 6.12 guest kernel (docs/guest.md): linux-source-6.12 as a git tree (tag
+# pristine) + git am of patches/linux/6.12/series, built with ccache kept
+# outside the checkout; --stock: the pristine tree, into *-6.12-stock.
 #   build-kernel.sh [-j N] [--stock]
-# --stock: the tree at tag pristine, into kernel-6.12-stock/ and
-# bzImage-6.12-stock (the unpatched guest of the stock path).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -66,8 +60,7 @@ export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/freeze-mode/kern
 # Paths below the checkout relative, so that another clone hits the cache
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$top} CCACHE_NOHASHDIR=1
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
-# Kbuild stamps the build time and host into the kernel; keep them fixed so
-# that ccache hits for the files that include the generated headers.
+# Fixed build time and host, so that ccache hits files including generated headers
 export KBUILD_BUILD_TIMESTAMP="2024-01-01" KBUILD_BUILD_USER=guest KBUILD_BUILD_HOST=freeze-mode
 kmake() { make -s -C "$src" O="$obj" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }
 

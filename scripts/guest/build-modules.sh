@@ -1,10 +1,8 @@
 #!/bin/bash
-# 6.1: the patched virtio modules (patches/linux/6.1/series, the backport of
-# patches/linux/6.12/) built out of tree against the Debian linux-headers of the
-# current 6.1 ABI, into build/guest/modules/patched/ (docs/guest.md, "Scripts").
-# The patched headers go first through NOSTDINC_FLAGS (Kbuild puts it before
-# LINUXINCLUDE, ccflags-y after).  If the CRC of a symbol they export differs
-# from the headers' Module.symvers, virtio-gpu is rebuilt too, to load beside.
+# 6.1 (docs/guest.md): the patched virtio modules built out of tree against the
+# linux-headers of the current ABI, the patched headers first (NOSTDINC_FLAGS
+# comes before LINUXINCLUDE, ccflags-y after); virtio-gpu too if an exported
+# CRC changed, so that it loads beside them.
 #   build-modules.sh [-j N] [--with-gpu]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,9 +25,8 @@ pristine=$g/linux-source-6.1
 src=$g/linux-src
 out=$g/modules/patched
 
-# The modules replace the guest kernel's: the source must be the very upload
-# that kernel and its headers come from (the image, built by linux-signed-amd64
-# 6.1.N+M, carries the version 6.1.N-M of the upload it signs)
+# The modules replace the guest kernel's: the source must be its very upload (the
+# image, built by linux-signed-amd64 6.1.N+M, carries the version 6.1.N-M it signs)
 src_ver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || true)
 img_ver=$(dpkg-query -W -f='${Version}' "linux-image-$GUEST_ABI" 2>/dev/null || true)
 hdr_ver=$(dpkg-query -W -f='${source:Version}' "linux-headers-$GUEST_ABI" 2>/dev/null || true)
@@ -41,8 +38,7 @@ if [ -z "$src_ver" ] || [ "$src_ver" != "$img_ver" ] || [ "$src_ver" != "$hdr_ve
 fi
 echo "build-modules: linux-source-6.1 $src_ver matches linux-image-$GUEST_ABI"
 
-# The virtio subset of the source, extracted once per tarball, and a copy of
-# it with the series applied
+# The virtio subset of the source, extracted once, and a copy with the series applied
 if [ ! -e "$pristine/.extracted" ] || [ "$tarball" -nt "$pristine/.extracted" ]; then
     echo "build-modules: extracting the virtio subset of $tarball"
     rm -rf "$pristine"
@@ -62,8 +58,7 @@ while read -r p _; do
     patch -d "$src" -p1 -s --batch --no-backup-if-mismatch <"$top/patches/linux/6.1/$p"
 done <"$top/patches/linux/6.1/series"
 
-# The modules carry the identifier of this build (the patched sources'
-# checksum) and refuse to load beside modules of another build
+# The modules refuse to load beside another build's: this build's id is the checksum
 build_id=$(cd "$src" && find drivers/virtio include -type f -print0 | LC_ALL=C sort -z |
     xargs -0 sha256sum | sha256sum | cut -c1-16)
 echo "build-modules: build $build_id"

@@ -1,8 +1,7 @@
 #!/bin/bash
 # The 6.1 replacement modules refuse to load beside a module of another build
-# (patches/linux/6.1, patch 0004): boot the patched initramfs with the stock
-# virtio_ring.ko, and require that every other replaced module fails to load
-# for want of virtio_backport_build.
+# (patches/linux/6.1, 0004): with the stock virtio_ring.ko in the patched
+# initramfs, every other replaced module must fail for virtio_backport_build.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)

@@ -37,10 +37,8 @@ desktop_run() {
         done
         ;;
     paths)
-        # "PATH <dev> <driver> <path>": the path each device took on the last
-        # sleep, from the kernel log since the last "dmesg -c": gone, recovered
-        # (it lost its state: reset and re-initialised), reset (today's path),
-        # kept (stopped and resumed in place)
+        # the path of each device on the last sleep (kernel log since "dmesg -c"): gone,
+        # recovered (lost its state: reset, re-initialised), reset (today's), kept
         log=$(dmesg)
         for d in $(ls /sys/bus/virtio/devices); do
             path=reset
@@ -56,8 +54,7 @@ desktop_run() {
         done
         ;;
     blkstart)
-        # 8 MiB of fresh random data to /dev/vda (O_DIRECT, 64 KiB writes), in
-        # the background
+        # 8 MiB of fresh random data to /dev/vda (O_DIRECT, 64 KiB), in the background
         rm -f /tmp/blk.rc /tmp/blk.err
         dd if=/dev/urandom of=/tmp/blk.pat bs=1M count=8 2>/dev/null || return 1
         md5sum </tmp/blk.pat | cut -d' ' -f1 >/tmp/blk.md5

@@ -1,11 +1,8 @@
 #!/bin/bash
-# Export the Linux 6.12 series, commits pristine..HEAD of TREE (default
-# build/guest/linux-6.12), into patches/linux/6.12/ as git format-patch files
-# and series, under the sender's identity as the QEMU series: every commit must
-# be authored and signed off by git config user.name/user.email of this
-# checkout, and an unset identity or a placeholder of this project's own
-# commits is refused (re-author with git rebase --exec 'git commit --amend
-# --no-edit --reset-author -s' pristine).
+# patches/linux/6.12/ from pristine..HEAD of TREE (default build/guest/
+# linux-6.12), every commit authored and signed off by the sender's git identity
+# (unset and placeholder identities refused: re-author with git rebase --exec
+# 'git commit --amend --no-edit --reset-author -s' pristine).
 #   export-linux.sh [TREE]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)

@@ -1,12 +1,9 @@
 /*
- * fbdraw: the freeze_mode demo picture for step N, a pure function of
- * (width, height, N) defined here only: 8 vertical stripes, stripe i =
- * palette[(i + N) % 8], width / 8 wide (the last takes the remainder), and a
- * white box at (BOX_X, BOX_Y) with N in black 3x5 block digits, each cell
- * SCALE x SCALE pixels, 1 cell apart.  The host (scripts/guest/run-s3.py)
- * runs it with --ppm for the picture the display must show, pixel for pixel.
- * The frame goes out whole with write(2), so that DRM's fbdev emulation
- * flushes the whole screen to the virtio-gpu resource.
+ * fbdraw: the demo picture for step N, a pure function of (width, height, N)
+ * defined here only: 8 vertical stripes, stripe i = palette[(i + N) % 8], and
+ * N in black 3x5 block digits in a white box.  run-s3.py runs it with --ppm for
+ * the picture the display must show; the frame goes out whole with write(2), so
+ * that DRM's fbdev emulation flushes all of it to the virtio-gpu resource.
  *
  * usage: fbdraw N [fbdev]      prints "fbdraw: WxH bpp=B step=N"
  *        fbdraw --ppm W H N     the picture as a binary PPM (P6) on stdout

@@ -1,8 +1,7 @@
 #!/bin/bash
-# The 6.1 guest: install the "guest" group of scripts/deps.txt and the
-# linux-image and linux-headers of the current bookworm 6.1 ABI (that of the
-# linux-image-amd64 meta package), then print, for the other scripts to eval,
-# GUEST_ABI, GUEST_VMLINUZ, GUEST_MODDIR and GUEST_KHDR.
+# The 6.1 guest: install the "guest" group of deps.txt and the kernel and
+# headers of the current ABI, then print GUEST_ABI, GUEST_VMLINUZ, GUEST_MODDIR
+# and GUEST_KHDR for the other scripts to eval.
 #   fetch-guest.sh [--print-only]   (install nothing: the installed kernel)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,8 +9,7 @@ install=1
 [ "${1:-}" != --print-only ] || install=
 log() { echo "fetch-guest: $*" >&2; }
 
-# "linux-image-amd64 Depends: linux-image-6.1.0-56-amd64" (no early exit in
-# the pipe: with pipefail a SIGPIPE would fail it)
+# "Depends: linux-image-6.1.0-56-amd64" (awk reads all: an early exit is a SIGPIPE)
 resolve_abi() {
     apt-cache depends linux-image-amd64 2>/dev/null |
         sed -n 's/^ *Depends: linux-image-\(6\.1\.[0-9]*-[0-9]*\)-amd64$/\1/p' |

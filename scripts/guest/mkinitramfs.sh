@@ -1,11 +1,8 @@
 #!/bin/bash
-# The guest initramfs: busybox-static, fbdraw, init.sh as /init, desktop.sh,
-# and for the 6.1 kernel the modules of virtio_pci and virtio_gpu, in
-# modprobe's dependency order.
+# The guest initramfs: busybox-static, fbdraw, init.sh, desktop.sh and (6.1)
+# the modules of virtio_pci and virtio_gpu in modprobe's order: Debian's
+# (stock), build-modules.sh's in their place (patched), or none (builtin, 6.12).
 #   mkinitramfs.sh stock|patched|builtin [OUT]
-# stock: Debian's 6.1 modules; patched: those of build/guest/modules/patched/
-# (build-modules.sh) replace them by name; builtin: none (the 6.12 kernel has
-# virtio-pci and virtio-gpu built in).  OUT: build/guest/initramfs-VARIANT.cpio.gz
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 gdir=$(cd "$here/../.." && pwd)/build/guest
