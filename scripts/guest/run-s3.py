@@ -208,9 +208,10 @@ class Guest:
         self.sock.sendall(("%d %s\n" % (self.seq, cmd)).encode())
         return self.seq
 
-    def wait_end(self, seq, timeout):
+    def wait_end(self, seq, timeout, out=None):
+        """The answer to command seq; its lines go to out"""
         deadline = time.time() + timeout
-        out = []
+        out = [] if out is None else out
         while True:
             line = self.readline(deadline)
             if line is None:
@@ -474,18 +475,25 @@ def s3_cycle(vm, timeout, mem_sleep="deep", asleep=None):
                 raise Fail("suspend returned without entering S3: %s; dmesg: %s"
                            % (early, "\n    ".join(dm[-15:])))
     # s2idle: the devices are suspended after "suspend entry"; a wakeup
-    # that came too early would abort the suspend (the caller checks)
+    # that came too early would abort the suspend (the caller checks), or
+    # on a loaded machine come before the guest sleeps: then wake it again
     time.sleep(4.0 if s2idle else 0.2)
     if asleep:
         asleep()
-    t0 = time.time()
-    if vm.args.machine == "microvm":
-        vm.guest.sock.sendall(b"\n")  # ttyS1 is a wakeup source (boot())
-    else:
-        vm.machine.cmd("system_powerdown" if s2idle else "system_wakeup")
-    rc, out = vm.guest.wait_end(seq, timeout)
+    t0, out = time.time(), early
+    while True:
+        if vm.args.machine == "microvm":
+            vm.guest.sock.sendall(b"\n")  # ttyS1 is a wakeup source (boot())
+        else:
+            vm.machine.cmd("system_powerdown" if s2idle else "system_wakeup")
+        try:
+            rc, out = vm.guest.wait_end(seq, 5 if s2idle else timeout, out)
+            break
+        except Fail:
+            if not s2idle or time.time() - t0 > timeout:
+                raise
+            log("[%s] no answer 5 s after the wakeup: waking it again" % vm.tag)
     rt = time.time() - t0
-    out = early + out
     if rc != 0:
         raise Fail("suspend command failed rc=%d: %s" % (rc, out))
     return rt, out
