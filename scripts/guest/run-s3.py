@@ -41,6 +41,7 @@ sys.path.insert(0, os.path.join(TOP, "build/qemu/python"))
 # pylint: disable=wrong-import-position
 from qemu.machine import QEMUMachine  # noqa: E402
 from qemu.machine.machine import QEMUMachineError  # noqa: E402
+from qemu.machine.qtest import QEMUQtestProtocol  # noqa: E402
 from qemu.qmp import QMPError  # noqa: E402
 
 GL_GPUS = ("virtio-vga-gl", "virtio-gpu-gl-pci")
@@ -857,23 +858,14 @@ def mode_bench(args):
             log("  %-7s  no completed cycle" % path)
 
 
-class Qtest:
-    """QEMU's qtest protocol beside TCG (-qtest): the host reads and writes
-    device registers and I/O ports behind the sleeping guest's back."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(10)
-        self.sock.connect(path)
-        self.f = self.sock.makefile("rw")
-
-    def cmd(self, line):
-        self.f.write(line + "\n")
-        self.f.flush()
-        ans = self.f.readline().split()
-        if not ans or ans[0] != "OK":
-            raise Fail("qtest '%s': %s" % (line, " ".join(ans)))
-        return int(ans[1], 16) if len(ans) > 1 else None
+def qtest(qt, line):
+    """One command on QEMU's qtest protocol (served beside TCG, -qtest):
+    the host reads and writes device registers and I/O ports behind the
+    sleeping guest's back.  Returns the value read, if any."""
+    ans = qt.cmd(line).split()
+    if not ans or ans[0] != "OK":
+        raise Fail("qtest '%s': %s" % (line, " ".join(ans)))
+    return int(ans[1], 16) if len(ans) > 1 else None
 
 
 class StreamPeer:
@@ -955,15 +947,17 @@ def mode_faults(args):
     tag, results, asleep = vm.tag + "/" + fault, [], None
     with vm:
         negotiated(vm, d, True)
-        qt = Qtest(tmp + "/qtest")
+        qt = QEMUQtestProtocol(tmp + "/qtest")
+        qt.settimeout(10)
+        qt.connect()
         shutil.rmtree(tmp, ignore_errors=True)
         if fault == "lost":
             gpu = pci_device(vm, VIRTIO_GPU_PCI_ID)
             bar = [r for r in gpu["regions"] if r["bar"] == 4][0]["address"]
 
             def asleep():
-                qt.cmd("writeb %#x 0" % (bar + COMMON_STATUS))
-                st, fm = (qt.cmd("read%s %#x" % (w, bar + o)) for w, o in
+                qtest(qt, "writeb %#x 0" % (bar + COMMON_STATUS))
+                st, fm = (qtest(qt, "read%s %#x" % (w, bar + o)) for w, o in
                           (("b", COMMON_STATUS), ("w", COMMON_FREEZE_MODE)))
                 log("[%s] host reset virtio-gpu: status %#x freeze_mode %#x"
                     % (tag, st, fm))
@@ -975,8 +969,8 @@ def mode_faults(args):
                 (tag, vm.run("sh head -c 64 /dev/hwrng | wc -c", 30)))
 
             def asleep():
-                qt.cmd("outl %#x 0" % PIIX4_PCIHP_SEL)
-                qt.cmd("outl %#x %#x" % (PIIX4_PCIHP_EJ, 1 << slot))
+                qtest(qt, "outl %#x 0" % PIIX4_PCIHP_SEL)
+                qtest(qt, "outl %#x %#x" % (PIIX4_PCIHP_EJ, 1 << slot))
                 vm.machine.event_wait("DEVICE_DELETED", timeout=10,
                                       match={"data": {"device": "rng0"}})
                 log("[%s] host ejected virtio-rng (slot %d)" % (tag, slot))
