@@ -208,12 +208,14 @@ check-e2e-desktop: qemu deps-guest $(GUEST_DEPS_6.12)
 # stays apart from check-e2e's own recipe.
 check-e2e: check-e2e-desktop
 
-# The freeze path when the device breaks its promise while the guest
-# sleeps (run-s3.py --mode faults, docs/guest.md "Failure paths"), on the
-# 6.12 guest: machine:fault pairs.  lost: the host resets virtio-gpu;
-# gone: the PIIX4 hot-plug controller ejects a frozen virtio-rng; stall:
-# virtio-net's back-end stops taking packets, FREEZE_S3 never completes.
-E2E_FAULT_RUNS ?= q35:lost pc:lost pc:gone q35:stall
+# The freeze path when the device cannot stop or breaks its promise while
+# the guest sleeps (run-s3.py --mode faults, docs/guest.md "Failure
+# paths"), on the 6.12 guest: machine:fault pairs.  lost: the host resets
+# virtio-gpu; gone: the PIIX4 hot-plug controller ejects a frozen
+# virtio-rng; stall: virtio-net's back-end stops taking packets,
+# FREEZE_S3 never completes; refuse: a stray write corrupts virtio-rng's
+# available ring, QEMU refuses FREEZE_S3.
+E2E_FAULT_RUNS ?= q35:lost pc:lost pc:gone q35:stall q35:refuse pc:refuse
 
 .PHONY: check-e2e-faults
 check-e2e-faults: qemu deps-guest $(GUEST_DEPS_6.12)

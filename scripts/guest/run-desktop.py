@@ -219,7 +219,7 @@ def run(args):
             "devices %s" % (tag, len(rts), args.cycles, sum(rts) / len(rts),
                             resume_summary(mss)))
     except Fail:
-        vm.dump_tail(40)
+        vm.dump_tail(80)
         raise
     finally:
         vm.close()

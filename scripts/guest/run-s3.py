@@ -50,11 +50,34 @@ SEABIOS = {"seabios": os.path.join(TOP, "build/seabios/bios-256k.bin"),
 OVMF = {"ovmf": "/usr/share/OVMF/OVMF_CODE_4M.fd",
         "ovmf-smm": "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"}
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
-# microvm, its virtio-mmio in version 2 (SUSPEND is a version 2 status
-# bit); TCG's TSC cannot be calibrated against the PIT every time, so the
-# 6.12 guest is given its frequency
-MICROVM = "microvm,pit=on,pic=on,rtc=on"
-MICROVM_APPEND = " tsc_early_khz=2000000 lpj=4000000 tsc=unstable virtio.dyndbg=+p"
+
+
+class Machine:
+    """What a --machine differs in: -machine, the -global that lets it
+    sleep, the sleep, the kernel command line's extra, the virtio-gpu
+    device (None: --gpu) and its property for the freeze path with the
+    feature bit that property negotiates, fixed firmware (None:
+    --firmware), and whether it is an ACPI PC: S3 and the power button
+    through QMP, a PS/2 keyboard, SeaBIOS's resume path."""
+
+    def __init__(self, machine, sleep_global, sleep="deep", append="", gpu=None,
+                 prop="freeze_mode", bit=(45, "VIRTIO_F_FREEZE_MODE"), bios=None):
+        self.machine, self.globals, self.sleep = machine, ["-global", sleep_global], sleep
+        self.append, self.gpu, self.prop, self.bit, self.bios = append, gpu, prop, bit, bios
+        self.pc = bios is None
+
+
+MACHINES = {
+    "q35": Machine("q35", "ICH9-LPC.disable_s3=0"),
+    "pc": Machine("pc", "PIIX4_PM.disable_s3=0"),
+    # no S3, and virtio-mmio in version 2 (SUSPEND is a version 2 status
+    # bit); TCG's TSC cannot be calibrated against the PIT every time, so
+    # the 6.12 guest is given its frequency; no PS/2 keyboard, ttyS1 wakes
+    "microvm": Machine("microvm,pit=on,pic=on,rtc=on", "virtio-mmio.force-legacy=false",
+                       "s2idle", " tsc_early_khz=2000000 lpj=4000000 tsc=unstable "
+                       "virtio.dyndbg=+p", "virtio-gpu-device", "suspend",
+                       (43, "VIRTIO_F_SUSPEND"), "/usr/share/seabios/bios-microvm.bin"),
+}
 FBDRAW = os.path.join(TOP, "build/guest/fbdraw")
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -275,23 +298,19 @@ class VM:
         qemu = os.environ.get("QEMU") or os.path.join(TOP, "build/obj/qemu-system-x86_64")
         if not os.path.exists(qemu):
             raise Fail("no QEMU binary at %s (set QEMU=)" % qemu)
-        s3 = {"q35": ["-global", "ICH9-LPC.disable_s3=0"],
-              "pc": ["-global", "PIIX4_PM.disable_s3=0"],
-              "microvm": ["-global", "virtio-mmio.force-legacy=false"]}[args.machine]
+        m = MACHINES[args.machine]
         qargs = ["-accel", "tcg", "-m", "512", "-smp", "1", "-nodefaults",
                  "-no-reboot", "-name", "s3",
                  "-kernel", kernel, "-initrd", initrd,
                  "-append", "console=ttyS0 loglevel=6 mem_sleep_default=deep "
-                 "no_console_suspend panic=-1 " + args.append +
-                 (MICROVM_APPEND if args.machine == "microvm" else ""),
-                 "-serial", "file:" + self.console] + s3 + dev
+                 "no_console_suspend panic=-1 sysrq_always_enabled " + args.append +
+                 m.append, "-serial", "file:" + self.console] + m.globals + dev
         # the firmware: -bios or pflash; the option ROMs come from the
         # build tree's qemu-bundle (scripts/link-firmware.sh)
         qargs += self.firmware_args(args)
         self.machine = QEMUMachine(qemu, qargs, name="qemu", log_dir=self.dir,
                                    base_temp_dir=self.dir)
-        self.machine.set_machine(MICROVM if args.machine == "microvm"
-                                 else args.machine)
+        self.machine.set_machine(m.machine)
         # ttyS1, the command channel: "-device isa-serial,index=1"
         self.machine.set_console(device_type="isa-serial,index=1")
         t0 = time.time()
@@ -315,8 +334,8 @@ class VM:
         self.fwlog = os.path.join(self.dir, "firmware.log")
         fw = ["-debugcon", "file:" + self.fwlog,
               "-global", "isa-debugcon.iobase=0x402"]
-        if args.machine == "microvm":
-            return fw + ["-bios", "/usr/share/seabios/bios-microvm.bin"]
+        if not MACHINES[args.machine].pc:
+            return fw + ["-bios", MACHINES[args.machine].bios]
         if args.firmware in SEABIOS:
             if not os.path.exists(SEABIOS[args.firmware]):
                 raise Fail("missing %s (%s)" % (
@@ -349,7 +368,7 @@ class VM:
         """A SeaBIOS run is the SeaBIOS it asked for: the version it
         announces on the debug port (the project's build says
         +freezemode, scripts/seabios-version.sh)."""
-        if self.args.firmware not in SEABIOS or self.args.machine == "microvm":
+        if self.args.firmware not in SEABIOS or not MACHINES[self.args.machine].pc:
             return
         m = re.search(r"SeaBIOS \(version ([^)]*)\)", self.firmware_log())
         if not m:
@@ -370,6 +389,21 @@ class VM:
                 log("[%s] --- last lines of %s:" % (self.tag, name))
                 for l in lines:
                     log("    " + l)
+
+    def diagnose(self):
+        """A guest that does not answer: what QEMU says of it, and the
+        guest's own account on the console (SysRq on the PS/2 keyboard,
+        which microvm has not: console loglevel 9, blocked tasks, the
+        CPU's backtrace), for dump_tail()."""
+        try:
+            log("[%s] QEMU: %s" % (self.tag, self.machine.cmd("query-status")))
+            if MACHINES[self.args.machine].pc:
+                for k in "9wl":
+                    self.machine.cmd("send-key", keys=[
+                        {"type": "qcode", "data": q} for q in ("alt", "sysrq", k)])
+                time.sleep(5)
+        except (QMPError, QEMUMachineError) as e:
+            log("[%s] QEMU does not answer either: %s" % (self.tag, e))
 
     def screen(self, name):
         """What the display shows: QMP screendump, or for GL the SDL
@@ -402,6 +436,7 @@ class VM:
         try:
             rc, out = self.guest.run(cmd, timeout)
         except Fail as e:
+            self.diagnose()
             raise Fail("[%s] guest '%s': %s" % (self.tag, cmd, e)) from e
         if check and rc != 0:
             raise Fail("[%s] guest '%s' failed (rc %d): %s" %
@@ -483,7 +518,7 @@ def s3_cycle(vm, timeout, mem_sleep="deep", asleep=None):
         asleep()
     t0, out = time.time(), early
     while True:
-        if vm.args.machine == "microvm":
+        if not MACHINES[vm.args.machine].pc:
             vm.guest.sock.sendall(b"\n")  # ttyS1 is a wakeup source (boot())
         else:
             vm.machine.cmd("system_powerdown" if s2idle else "system_wakeup")
@@ -562,8 +597,7 @@ def q35_chipset(vm):
 def negotiated(vm, d, want):
     """Whether the path negotiated VIRTIO_F_FREEZE_MODE (bit 45), or on
     microvm's virtio-mmio VIRTIO_F_SUSPEND (bit 43), is want"""
-    bit, name = ((43, "VIRTIO_F_SUSPEND") if vm.args.machine == "microvm"
-                 else (45, "VIRTIO_F_FREEZE_MODE"))
+    bit, name = MACHINES[vm.args.machine].bit
     if (d.get("features", "")[bit:bit + 1] == "1") != want:
         raise Fail("[%s] %s (bit %d) was %snegotiated"
                    % (vm.tag, name, bit, "not " if want else ""))
@@ -585,7 +619,7 @@ def boot(args, path, extra=()):
                               "+VGA" if args.vga else "",
                               "" if args.firmware == "seabios" else "/" + args.firmware)
     kernel, initrd = kernel_and_initrd(args, variant)
-    vm = VM(args, tag, gl=args.gpu in GL_GPUS)
+    vm, m = VM(args, tag, gl=args.gpu in GL_GPUS), MACHINES[args.machine]
     gpu = args.gpu + gpu_opts
     if vm.gl:
         # SDL centres its window for QEMU's first 640x480 surface and,
@@ -593,13 +627,13 @@ def boot(args, path, extra=()):
         # its mode: at 800x600 the window (+320+272) stays all on
         # xvfb-run.sh's 1280x1024 screen.
         gpu += ",xres=800,yres=600"
+    if m.gpu:
+        gpu = m.gpu
     if fm is not None:
-        gpu += ",freeze_mode=" + fm
+        gpu += ",%s=%s" % (m.prop, fm)
     if args.vga:
         gpu += ",id=gpu0"  # screendump must name it: VGA comes first
     dev = ["-device", gpu]
-    if args.machine == "microvm":
-        dev = ["-device", "virtio-gpu-device" + (",suspend=on" if fm == "on" else "")]
     if root_port:
         dev = ["-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
                "-device", gpu + ",bus=rp0"]
@@ -610,7 +644,7 @@ def boot(args, path, extra=()):
         dev += ["-device", "VGA"]
     vm.launch(kernel, initrd, dev + list(extra))
     try:
-        if args.machine == "microvm":
+        if not m.pc:
             vm.run("sh echo enabled >/sys/class/tty/ttyS1/power/wakeup", 30)
         d, out = info(vm)
         log("[%s] %s: virtio-gpu %s status=%s freeze_mode_negotiated=%s" %
@@ -632,8 +666,7 @@ def one_cycle(vm, tag, n, step, args, results, asleep=None):
         raise Fail("[%s] picture %d never reached the display before suspend" % (tag, step))
     irq0, _ = irq_total(vm)
     clear_dmesg(vm)
-    rt, out = s3_cycle(vm, args.s3_timeout, "s2idle" if args.machine ==
-                       "microvm" else "deep", asleep=asleep)
+    rt, out = s3_cycle(vm, args.s3_timeout, MACHINES[args.machine].sleep, asleep=asleep)
     r["roundtrip"] = rt
     time.sleep(args.settle)
     after = vm.screen("after%d" % n)
@@ -707,7 +740,7 @@ def mode_e2e(args):
         for n in range(1, args.cycles + 1):
             r = one_cycle(vm, tag, n, 10 * n, args, results)
             dm = " ".join(r.get("dmesg", []))
-            if args.machine == "microvm" and not (
+            if not MACHINES[args.machine].pc and not (
                     "suspend entry (s2idle)" in dm and "resumed in place" in dm):
                 r["answered"] = False  # no suspend to idle, or not SUSPEND
                 log("[%s] cycle %d: guest: %s" % (tag, n, dm))
@@ -731,7 +764,7 @@ def mode_e2e(args):
             (tag, passed, args.cycles, min(rts), sum(rts) / len(rts), max(rts)))
         if args.machine == "q35":
             log("[%s] chipset after the last resume: %s" % (tag, c))
-        if args.firmware in SEABIOS and args.machine != "microvm":
+        if args.firmware in SEABIOS and MACHINES[args.machine].pc:
             # every wakeup went through SeaBIOS's S3 resume path
             n = vm.firmware_log().count("Jump to resume vector")
             log("[%s] SeaBIOS resumed the guest %d times" % (tag, n))
@@ -914,9 +947,10 @@ def net_up(vm, tag, peer):
 # virtio-pci's modern BAR 4: common cfg at 0, device_status at 20 in it
 COMMON_STATUS, COMMON_FREEZE_MODE, VIRTIO_GPU_PCI_ID = 20, 64, 0x1050
 PIIX4_PCIHP_EJ, PIIX4_PCIHP_SEL = 0xae08, 0xae10
+HWRNG_CURRENT = "/sys/class/misc/hw_random/rng_current"
 PING_LEN = 165  # Ethernet, IPv4 and ICMP headers, 123 bytes of data
 FAULT_WANT = {"lost": "lost its state", "gone": "device is gone",
-              "stall": "did not stop"}
+              "stall": "did not stop", "refuse": "refused to stop"}
 
 
 def mode_faults(args):
@@ -927,14 +961,18 @@ def mode_faults(args):
     controller ejects a frozen virtio-rng; the guest must give it up.
     stall: virtio-net's stream peer stops reading, a transmit stays in
     flight, FREEZE_S3 never completes; the guest must reset the device
-    before virtio-net's .freeze and bring it back on resume.  virtio-gpu
-    keeps its display (gone, stall), the next S3 cycle keeps it, and the
-    guest logs no hung task."""
+    before virtio-net's .freeze and bring it back on resume.  refuse: a
+    stray write (the host's, into guest memory) makes virtio-rng's
+    available ring inconsistent, QEMU refuses FREEZE_S3; the guest must
+    take the reset path for it, and it gives bytes after resume.
+    virtio-gpu keeps its display (gone, stall, refuse), the next S3 cycle
+    keeps it, and the guest logs no hung task."""
     fault, tmp = args.fault, tempfile.mkdtemp(prefix="qt", dir="/tmp")
     if fault == "gone" and args.machine != "pc":
         raise Fail("--fault gone ejects through PIIX4's hot-plug controller: pc")
-    extra = ["-qtest", "unix:%s/qtest,server=on,wait=off" % tmp]
-    if fault == "gone":
+    extra = ["-qtest", "unix:%s/qtest,server=on,wait=off" % tmp,
+             "-trace", "virtio_freeze_refused"]
+    if fault in ("gone", "refuse"):
         extra += ["-device", "virtio-rng-pci,freeze_mode=on,id=rng0,addr=6"]
     elif fault == "stall":
         peer = StreamPeer(tmp + "/net")
@@ -974,6 +1012,17 @@ def mode_faults(args):
                 vm.machine.event_wait("DEVICE_DELETED", timeout=10,
                                       match={"data": {"device": "rng0"}})
                 log("[%s] host ejected virtio-rng (slot %d)" % (tag, slot))
+        elif fault == "refuse":
+            # No reads but the test's, which would rewrite avail idx: no
+            # current hwrng, so the core's fill thread stops.
+            log("[%s] guest read %s bytes of /dev/hwrng" % (tag, *vm.run(
+                "sh head -c 64 /dev/hwrng | wc -c && echo none >" + HWRNG_CURRENT, 30)))
+            q = vm.machine.cmd("x-query-virtio-queue-status", queue=0,
+                               path="/machine/peripheral/rng0/virtio-backend")
+            idx = (q["last-avail-idx"] + q["vring-num"] + 1) & 0xffff
+            qtest(qt, "writew %#x %#x" % (q["vring-avail"] + 2, idx))
+            log("[%s] host set virtio-rng's avail idx to %d (device at %d, %d "
+                "entries)" % (tag, idx, q["last-avail-idx"], q["vring-num"]))
         else:
             net_up(vm, tag, peer)
             peer.reading.clear()
@@ -998,9 +1047,20 @@ def mode_faults(args):
         if fault == "stall":
             peer.reading.set()
             net_up(vm, tag, peer)
+        elif fault == "refuse":
+            with open(os.path.join(vm.dir, "qemu.log"), errors="replace") as f:
+                qemu = [l for l in f if "virtio_freeze_refused" in l]
+            n = vm.run("sh echo >%s && head -c 64 /dev/hwrng | wc -c" % HWRNG_CURRENT, 30)
+            log("[%s] QEMU: %s; guest read %s bytes of /dev/hwrng" %
+                (tag, " | ".join(qemu).strip(), " ".join(n)))
+            if not qemu or n != ["64"]:
+                raise Fail("[%s] QEMU did not refuse, or virtio-rng is lost" % tag)
         r = one_cycle(vm, tag, 2, 20, args, results)
-        if not cycle_ok(r):
-            raise Fail("[%s] the next S3 cycle did not keep the display: %s" %
+        # (a device that is gone stays gone: the guest was not told)
+        if not cycle_ok(r) or fault != "gone" and any(
+                FAULT_WANT[fault] in l for l in r.get("dmesg", [])):
+            raise Fail("[%s] the next S3 cycle did not keep the display, or "
+                       "took the fault's path again: %s" %
                        (tag, " | ".join(r.get("dmesg", []))))
         dm = vm.run("dmesg -c hung|blocked|BUG|WARNING", 30)
         if dm:
@@ -1022,7 +1082,7 @@ def arguments(doc):
     """The options of a VM run, run-desktop.py's too."""
     ap = argparse.ArgumentParser(description=doc,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--machine", choices=("q35", "pc", "microvm"), default="q35")
+    ap.add_argument("--machine", choices=tuple(MACHINES), default="q35")
     ap.add_argument("--cycles", type=int, default=3)
     ap.add_argument("--boot-timeout", type=int, default=180)
     ap.add_argument("--s3-timeout", type=int, default=60)
@@ -1049,8 +1109,8 @@ def main():
     ap.add_argument("--mode", choices=("e2e", "stock", "demo", "bench", "cmd",
                                        "firmware-bug", "faults"),
                     default="e2e")
-    ap.add_argument("--fault", choices=("lost", "gone", "stall"), default="lost",
-                    help="faults: what the host does while the guest sleeps")
+    ap.add_argument("--fault", choices=("lost", "gone", "stall", "refuse"), default="lost",
+                    help="faults: how the host breaks the device")
     ap.add_argument("--cmd", action="append", default=[],
                     help="cmd mode: guest command to run (repeatable)")
     ap.add_argument("--kernel", choices=("6.1", "6.12"), default="6.1",
