@@ -282,6 +282,7 @@ class VM:
 
     def __init__(self, args, tag, gl=False):
         self.args, self.tag, self.gl = args, tag, gl
+        self.m = MACHINES[args.machine]
         self.dir = tempfile.mkdtemp(prefix="s3-%s-" % tag.replace("/", "-"),
                                     dir=os.path.join(TOP, "build", "guest"))
         self.console = os.path.join(self.dir, "console.log")
@@ -298,7 +299,7 @@ class VM:
         qemu = os.environ.get("QEMU") or os.path.join(TOP, "build/obj/qemu-system-x86_64")
         if not os.path.exists(qemu):
             raise Fail("no QEMU binary at %s (set QEMU=)" % qemu)
-        m = MACHINES[args.machine]
+        m = self.m
         qargs = ["-accel", "tcg", "-m", "512", "-smp", "1", "-nodefaults",
                  "-no-reboot", "-name", "s3",
                  "-kernel", kernel, "-initrd", initrd,
@@ -334,8 +335,8 @@ class VM:
         self.fwlog = os.path.join(self.dir, "firmware.log")
         fw = ["-debugcon", "file:" + self.fwlog,
               "-global", "isa-debugcon.iobase=0x402"]
-        if not MACHINES[args.machine].pc:
-            return fw + ["-bios", MACHINES[args.machine].bios]
+        if not self.m.pc:
+            return fw + ["-bios", self.m.bios]
         if args.firmware in SEABIOS:
             if not os.path.exists(SEABIOS[args.firmware]):
                 raise Fail("missing %s (%s)" % (
@@ -368,7 +369,7 @@ class VM:
         """A SeaBIOS run is the SeaBIOS it asked for: the version it
         announces on the debug port (the project's build says
         +freezemode, scripts/seabios-version.sh)."""
-        if self.args.firmware not in SEABIOS or not MACHINES[self.args.machine].pc:
+        if self.args.firmware not in SEABIOS or not self.m.pc:
             return
         m = re.search(r"SeaBIOS \(version ([^)]*)\)", self.firmware_log())
         if not m:
@@ -397,7 +398,7 @@ class VM:
         CPU's backtrace), for dump_tail()."""
         try:
             log("[%s] QEMU: %s" % (self.tag, self.machine.cmd("query-status")))
-            if MACHINES[self.args.machine].pc:
+            if self.m.pc:
                 for k in "9wl":
                     self.machine.cmd("send-key", keys=[
                         {"type": "qcode", "data": q} for q in ("alt", "sysrq", k)])
@@ -518,7 +519,7 @@ def s3_cycle(vm, timeout, mem_sleep="deep", asleep=None):
         asleep()
     t0, out = time.time(), early
     while True:
-        if not MACHINES[vm.args.machine].pc:
+        if not vm.m.pc:
             vm.guest.sock.sendall(b"\n")  # ttyS1 is a wakeup source (boot())
         else:
             vm.machine.cmd("system_powerdown" if s2idle else "system_wakeup")
@@ -597,7 +598,7 @@ def q35_chipset(vm):
 def negotiated(vm, d, want):
     """Whether the path negotiated VIRTIO_F_FREEZE_MODE (bit 45), or on
     microvm's virtio-mmio VIRTIO_F_SUSPEND (bit 43), is want"""
-    bit, name = MACHINES[vm.args.machine].bit
+    bit, name = vm.m.bit
     if (d.get("features", "")[bit:bit + 1] == "1") != want:
         raise Fail("[%s] %s (bit %d) was %snegotiated"
                    % (vm.tag, name, bit, "not " if want else ""))
@@ -619,7 +620,8 @@ def boot(args, path, extra=()):
                               "+VGA" if args.vga else "",
                               "" if args.firmware == "seabios" else "/" + args.firmware)
     kernel, initrd = kernel_and_initrd(args, variant)
-    vm, m = VM(args, tag, gl=args.gpu in GL_GPUS), MACHINES[args.machine]
+    vm = VM(args, tag, gl=args.gpu in GL_GPUS)
+    m = vm.m
     gpu = args.gpu + gpu_opts
     if vm.gl:
         # SDL centres its window for QEMU's first 640x480 surface and,
@@ -666,7 +668,7 @@ def one_cycle(vm, tag, n, step, args, results, asleep=None):
         raise Fail("[%s] picture %d never reached the display before suspend" % (tag, step))
     irq0, _ = irq_total(vm)
     clear_dmesg(vm)
-    rt, out = s3_cycle(vm, args.s3_timeout, MACHINES[args.machine].sleep, asleep=asleep)
+    rt, out = s3_cycle(vm, args.s3_timeout, vm.m.sleep, asleep=asleep)
     r["roundtrip"] = rt
     time.sleep(args.settle)
     after = vm.screen("after%d" % n)
@@ -740,7 +742,7 @@ def mode_e2e(args):
         for n in range(1, args.cycles + 1):
             r = one_cycle(vm, tag, n, 10 * n, args, results)
             dm = " ".join(r.get("dmesg", []))
-            if not MACHINES[args.machine].pc and not (
+            if not vm.m.pc and not (
                     "suspend entry (s2idle)" in dm and "resumed in place" in dm):
                 r["answered"] = False  # no suspend to idle, or not SUSPEND
                 log("[%s] cycle %d: guest: %s" % (tag, n, dm))
@@ -764,7 +766,7 @@ def mode_e2e(args):
             (tag, passed, args.cycles, min(rts), sum(rts) / len(rts), max(rts)))
         if args.machine == "q35":
             log("[%s] chipset after the last resume: %s" % (tag, c))
-        if args.firmware in SEABIOS and MACHINES[args.machine].pc:
+        if args.firmware in SEABIOS and vm.m.pc:
             # every wakeup went through SeaBIOS's S3 resume path
             n = vm.firmware_log().count("Jump to resume vector")
             log("[%s] SeaBIOS resumed the guest %d times" % (tag, n))
