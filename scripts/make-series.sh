@@ -10,18 +10,7 @@ out=$(realpath -m "$2")
 version=${3:-1}
 g() { git -C "$tree" "$@"; }
 
-name=$(git config user.name || true)
-email=$(git config user.email || true)
-if [ -z "$name" ] || [ -z "$email" ]; then
-    echo "series: set git config user.name and user.email: they sign the series" >&2
-    exit 1
-fi
-case "$email" in
-*@example.com | *@example.org | *@example.net | *@localhost | *@localhost.* | \
-freeze-mode@*)
-    echo "series: '$name <$email>' is a placeholder identity: set your own" >&2
-    exit 1 ;;
-esac
+. "$top/scripts/identity.sh"
 
 rm -rf "$out"
 mkdir -p "$out"

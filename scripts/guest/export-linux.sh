@@ -10,19 +10,7 @@ tree=${1:-$top/build/guest/linux-6.12}
 out=$top/patches/linux/6.12
 die() { echo "export-linux: $*" >&2; exit 1; }
 
-name=$(git -C "$top" config user.name || true)
-email=$(git -C "$top" config user.email || true)
-[ -n "$name" ] && [ -n "$email" ] ||
-    die "git user.name/user.email unset: the series carries the sender's identity"
-case "$email" in
-*@localhost | *@localhost.* | *@localdomain | *@example.com | *@example.org | \
-    *@example.net | build@* | freeze-mode@*)
-    die "placeholder identity <$email>: set your own git user.email" ;;
-esac
-case "$name" in
-build | "Freeze Mode Developers" | "freeze-mode project" | "Your Name")
-    die "placeholder identity \"$name\": set your own git user.name" ;;
-esac
+. "$top/scripts/identity.sh"
 who="$name <$email>"
 
 [ -z "$(git -C "$tree" status --porcelain --untracked-files=no)" ] ||
