@@ -8,7 +8,7 @@
 #   make guest-kernel     6.12: build/guest/bzImage-6.12, Debian's
 #                         linux-source-6.12 + patches/linux/6.12/ (ccache)
 #   make guest-initramfs  build/guest/initramfs-{stock,patched,builtin}.cpio.gz
-#   make demo             build/demo/*.png: before/after S3 and a labelled
+#   make demo             build/demo/*.png: before/after S3 and a plain
 #                         side by side, freeze path and stock path, and what
 #                         was seen; the half-size side by sides go to
 #                         docs/images/demo-{freeze,stock}-$(DEMO_MACHINE).png
@@ -89,7 +89,7 @@ $(GUEST_KERNEL): $(GUEST_LINUX_PATCHES_612) $(GUEST_DIR)/build-kernel.sh \
 guest-kernel: $(GUEST_KERNEL)
 
 GUEST_INITRAMFS_DEPS := $(GUEST_DIR)/mkinitramfs.sh $(GUEST_DIR)/init.sh \
-	$(GUEST_DIR)/fbdraw.c $(GUEST_DIR)/desktop.sh
+	$(GUEST_DIR)/fbdraw.c
 
 $(GUEST_BUILD)/initramfs-stock.cpio.gz: $(GUEST_INITRAMFS_DEPS) \
 		$(GUEST_FETCH_STAMP)
@@ -122,9 +122,11 @@ E2E_STOCK_ARGS_6.1 :=
 E2E_STOCK_ARGS_6.12 := --stock-variant patched --stock-freeze-mode off
 
 demo: qemu deps-guest $(GUEST_DEPS_$(DEMO_KERNEL))
-	@QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode demo --path both \
-		--kernel $(DEMO_KERNEL) $(E2E_STOCK_ARGS_$(DEMO_KERNEL)) \
-		--machine $(DEMO_MACHINE) --out $(TOP)/build/demo
+	@set -e; for m in e2e stock; do \
+		QEMU=$(GUEST_QEMU) $(GUEST_PY) --mode $$m --cycles 1 \
+			--kernel $(DEMO_KERNEL) $(E2E_STOCK_ARGS_$(DEMO_KERNEL)) \
+			--machine $(DEMO_MACHINE) --out $(TOP)/build/demo; \
+	done
 	@cp $(TOP)/build/demo/demo-freeze-$(DEMO_MACHINE).png \
 		$(TOP)/build/demo/demo-stock-$(DEMO_MACHINE).png $(TOP)/docs/images/
 
@@ -182,26 +184,30 @@ check-e2e-long:
 	@$(MAKE) --no-print-directory check-e2e E2E_CYCLES=100
 
 # ---------------------------------------------------------------- desktop VM
-# The 6.12 desktop-VM guest (scripts/guest/run-desktop.py, docs/guest.md,
-# "The desktop VM"): virtio-gpu, blk, net, rng, tablet, console and balloon,
+# The 6.12 desktop-VM guest (run-s3.py --desktop, docs/guest.md, "The
+# desktop VM"): virtio-gpu, blk, net, rng, tablet, console and balloon,
 # every device checked after every S3 cycle, the path each took asserted.
 # Runs are machine:scenario pairs: E2E_DESKTOP_RUNS with E2E_DESKTOP_CYCLES
 # cycles, then the failure paths E2E_FAILPATH_RUNS with E2E_FAILPATH_CYCLES.
+# Scenarios: desktop (S3), resize (block_resize during each sleep), suspend
+# (VIRTIO_F_SUSPEND behind root ports with No_Soft_Reset), s2idle.
 E2E_DESKTOP_RUNS ?= q35:desktop pc:desktop
 E2E_FAILPATH_RUNS ?= q35:resize q35:suspend pc:s2idle
 E2E_DESKTOP_CYCLES ?= 20
 E2E_FAILPATH_CYCLES ?= 3
-GUEST_DESKTOP_PY := /usr/bin/python3 $(GUEST_DIR)/run-desktop.py
+GUEST_DESKTOP_PY := $(GUEST_PY) --kernel 6.12 --desktop
 
 .PHONY: check-e2e-desktop
 check-e2e-desktop: qemu deps-guest $(GUEST_DEPS_6.12)
-	@set -e; for r in $(E2E_DESKTOP_RUNS); do \
-		QEMU=$(GUEST_QEMU) $(GUEST_DESKTOP_PY) --machine $${r%%:*} \
-			--scenario $${r#*:} --cycles $(E2E_DESKTOP_CYCLES); \
-	done; \
-	for r in $(E2E_FAILPATH_RUNS); do \
-		QEMU=$(GUEST_QEMU) $(GUEST_DESKTOP_PY) --machine $${r%%:*} \
-			--scenario $${r#*:} --cycles $(E2E_FAILPATH_CYCLES); \
+	@set -e; for r in $(E2E_DESKTOP_RUNS:%=%:$(E2E_DESKTOP_CYCLES)) \
+			$(E2E_FAILPATH_RUNS:%=%:$(E2E_FAILPATH_CYCLES)); do \
+		m=$${r%%:*} r=$${r#*:}; \
+		case $${r%:*} in desktop) a= ;; resize) a=--resize ;; \
+		suspend) a="--path suspend" ;; s2idle) a="--sleep s2idle" ;; \
+		*) echo "check-e2e-desktop: unknown scenario in $$m:$$r"; exit 1 ;; \
+		esac; \
+		QEMU=$(GUEST_QEMU) $(GUEST_DESKTOP_PY) --machine $$m $$a \
+			--cycles $${r#*:}; \
 	done
 
 # check-e2e runs the desktop VM first: a prerequisite, so that this block
@@ -254,10 +260,8 @@ check-e2e: $(if $(filter 6.1,$(E2E_KERNELS)),check-mixed-modules)
 .PHONY: bench-s3-desktop
 bench-s3-desktop: qemu deps-guest $(GUEST_DEPS_6.12)
 	@set -e; for m in $(BENCH_MACHINES); do \
-		for p in freeze stock $$([ $$m = q35 ] && echo noreset); do \
-			QEMU=$(GUEST_QEMU) $(GUEST_DESKTOP_PY) --machine $$m \
-				--scenario bench-$$p --cycles $(BENCH_CYCLES); \
-		done; \
+		QEMU=$(GUEST_QEMU) $(GUEST_DESKTOP_PY) --mode bench --machine $$m \
+			--cycles $(BENCH_CYCLES) $(E2E_STOCK_ARGS_6.12); \
 	done
 
 bench-s3: bench-s3-desktop

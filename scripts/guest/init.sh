@@ -16,9 +16,11 @@
 #                 lines); -c clears the log after reading it
 #   irq           /proc/interrupts lines of the virtio-gpu device, then
 #                 "IRQTOTAL <sum>"
-#   info          virtio-gpu virtio device: status, features, driver,
-#                 freeze_mode (bit 45) and virgl (VIRTIO_GPU_F_VIRGL, bit 0)
-#                 negotiated
+#   devices       a line per virtio device: driver, device ID, status,
+#                 features
+#   paths         the path each device took on the last sleep
+#   blkstart, blkcheck, blksize, net, rng, tablet, hvc WORD: the desktop
+#                 VM's devices at work (run-s3.py --desktop)
 #   sh CMD...     run CMD with busybox sh (debugging)
 #   ping          answers "pong"
 export PATH=/bin:/sbin
@@ -39,9 +41,25 @@ while read -r mod; do
     insmod "/lib/modules/$mod" || echo "init: insmod $mod failed" >/dev/kmsg
 done </etc/modules.load
 
-# freeze_mode transitions are dev_dbg: show them (insmod does not apply
-# virtio_pci.dyndbg from the kernel command line, modprobe would).
-echo 'module virtio_pci +p' >/sys/kernel/debug/dynamic_debug/control 2>/dev/null
+# freeze_mode transitions and the core's "stopped in place"/"resumed in
+# place" are dev_dbg: show them (insmod does not apply virtio_pci.dyndbg
+# from the kernel command line, modprobe would).
+for m in virtio_pci virtio; do
+    echo "module $m +p" >/sys/kernel/debug/dynamic_debug/control 2>/dev/null
+done
+cat >/etc/udhcpc.script <<'EOF'
+#!/bin/sh
+case "$1" in
+bound | renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    echo "NET lease $ip on $interface"
+    ;;
+esac
+EOF
+chmod +x /etc/udhcpc.script
+ip link set lo up 2>/dev/null
+ip link set eth0 up 2>/dev/null
 
 # virtio-gpu probes asynchronously with respect to us (and again after
 # it lost its state over a sleep): wait for fb0, and keep fbcon off it,
@@ -59,17 +77,13 @@ fb_ready() (
 )
 fb_ready
 
-# The desktop VM's commands (run-desktop.py), sourced when present.
-desktop=""
-if [ -f /etc/desktop.sh ]; then
-    . /etc/desktop.sh
-    desktop_setup
-    desktop=1
-fi
-
 [ -w /sys/power/mem_sleep ] && echo deep >/sys/power/mem_sleep 2>/dev/null
 # "PM: resume of devices complete after X msecs" needs pm_debug_messages.
 echo 1 >/sys/power/pm_debug_messages 2>/dev/null
+
+driver() {
+    basename "$(readlink "/sys/bus/virtio/devices/$1/driver" 2>/dev/null)" 2>/dev/null
+}
 
 gpu_dev() {
     # (no globbing: the command loop runs with set -f)
@@ -106,23 +120,80 @@ run() {
         grep -E "$g(-| |\$)" /proc/interrupts | awk -v n="$(grep -c ^processor /proc/cpuinfo)" \
             '{ for (i = 2; i <= n + 1; i++) s += $i } END { print "IRQTOTAL " s + 0 }'
         ;;
-    info)
-        g=$(gpu_dev)
-        [ -n "$g" ] || { echo "no virtio-gpu device"; return 1; }
-        echo "device=$g"
-        echo "status=$(cat /sys/bus/virtio/devices/$g/status)"
-        echo "features=$(cat /sys/bus/virtio/devices/$g/features)"
-        f=$(cat /sys/bus/virtio/devices/$g/features)
-        echo "freeze_mode_negotiated=$(echo "$f" | cut -c46)"
-        echo "virgl=$(echo "$f" | cut -c1)"
-        echo "pci=$(basename "$(readlink -f /sys/bus/virtio/devices/$g/..)")"
-        echo "mem_sleep=$(cat /sys/power/mem_sleep)"
+    devices)
+        # one line per device: its driver, device ID, status and features (bit 0 first)
+        for d in $(ls /sys/bus/virtio/devices); do
+            p=/sys/bus/virtio/devices/$d
+            drv=$(driver "$d")
+            echo "DEV $d driver=${drv:-none} device=$(cat "$p/device") status=$(cat "$p/status") features=$(cat "$p/features")"
+        done
         ;;
+    paths)
+        # the path of each device on the last sleep (kernel log since "dmesg -c"): gone,
+        # recovered (lost its state: reset, re-initialised), reset (today's), kept
+        log=$(dmesg)
+        for d in $(ls /sys/bus/virtio/devices); do
+            path=reset
+            for p in "gone:device is gone" "recovered:device lost its state" \
+                "reset:device (refused to stop|did not stop)" "kept:resumed in place"; do
+                if echo "$log" | grep -qE " $d: ${p#*:}"; then
+                    path=${p%%:*}
+                    break
+                fi
+            done
+            drv=$(driver "$d")
+            echo "PATH $d ${drv:-none} $path"
+        done
+        ;;
+    blkstart)
+        # 8 MiB of fresh random data to /dev/vda (O_DIRECT, 64 KiB), in the background
+        rm -f /tmp/blk.rc /tmp/blk.err
+        dd if=/dev/urandom of=/tmp/blk.pat bs=1M count=8 2>/dev/null || return 1
+        md5sum </tmp/blk.pat | cut -d' ' -f1 >/tmp/blk.md5
+        (dd if=/tmp/blk.pat of=/dev/vda bs=64k oflag=direct 2>/tmp/blk.err
+            echo $? >/tmp/blk.rc) &
+        echo "BLK writing 8 MiB, md5 $(cat /tmp/blk.md5)"
+        ;;
+    blkcheck)
+        # wait for blkstart's writer, read the 8 MiB back and compare
+        i=0
+        while [ ! -e /tmp/blk.rc ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+        [ -e /tmp/blk.rc ] || { echo "BLK writer did not finish"; return 1; }
+        [ "$(cat /tmp/blk.rc)" = 0 ] || { echo "BLK write failed: $(cat /tmp/blk.err)"; return 1; }
+        got=$(dd if=/dev/vda bs=64k count=128 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)
+        want=$(cat /tmp/blk.md5)
+        echo "BLK wrote $want read $got"
+        [ "$got" = "$want" ]
+        ;;
+    net)
+        # DHCP on eth0
+        ip link set eth0 up || return 1
+        udhcpc -i eth0 -n -q -f -t 5 -T 1 -s /etc/udhcpc.script 2>&1 | grep -E "NET|lease|fail"
+        ip -4 addr show eth0 | grep -q "inet "
+        ;;
+    rng)
+        # 64 bytes from /dev/hwrng, which must be virtio_rng
+        cur=$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)
+        n=$(timeout 10 dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)
+        echo "RNG current=$cur bytes=$n"
+        case "$cur" in virtio_rng*) ;; *) return 1 ;; esac
+        [ "$n" -eq 64 ]
+        ;;
+    tablet)
+        # wait up to 10 s for one event of the virtio tablet
+        ev=""
+        for i in $(ls /sys/class/input | grep '^event'); do
+            grep -qi "tablet" /sys/class/input/$i/device/name 2>/dev/null && ev=$i
+        done
+        [ -n "$ev" ] || { echo "TABLET no virtio tablet"; return 1; }
+        n=$(timeout 10 dd if=/dev/input/$ev bs=24 count=1 2>/dev/null | wc -c)
+        echo "TABLET $ev $(cat /sys/class/input/$ev/device/name) bytes=$n"
+        [ "$n" -ge 24 ]
+        ;;
+    hvc) shift; echo "$*" >/dev/hvc0 ;;
+    blksize) cat /sys/block/vda/size ;;
     sh) shift; sh -c "$*" ;;
-    *)
-        [ -z "$desktop" ] || { desktop_run "$@"; return; }
-        echo "unknown command: $1"; return 2
-        ;;
+    *) echo "unknown command: $1"; return 2 ;;
     esac
 }
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The guest initramfs: busybox-static, fbdraw, init.sh, desktop.sh and (6.1)
+# The guest initramfs: busybox-static, fbdraw, init.sh and (6.1)
 # the modules of virtio_pci and virtio_gpu in modprobe's order: Debian's
 # (stock), build-modules.sh's in their place (patched), or none (builtin, 6.12).
 #   mkinitramfs.sh stock|patched|builtin [OUT]
@@ -45,7 +45,6 @@ fi
 
 echo "$variant" >"$root/etc/variant"
 install -m 0755 "$here/init.sh" "$root/init"
-install -m 0644 "$here/desktop.sh" "$root/etc/desktop.sh"
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
     cpio --null -o -H newc --quiet) | gzip -1 >"$out.tmp"
 mv "$out.tmp" "$out"

@@ -1,25 +1,31 @@
 #!/usr/bin/python3
-"""Boot a Linux guest with virtio-gpu under TCG on QEMU's own Python
-package (build/qemu/python), draw a picture with fbdraw, do S3 (echo mem,
-then QMP system_wakeup) and check the display with Pillow.  docs/guest.md
-describes the kernels, devices, firmware and modes in full.
+"""Boot a Linux guest under TCG on QEMU's own Python package (build/qemu/
+python), draw a picture with fbdraw, put it to sleep (echo mem, then QMP
+system_wakeup), and check the display with Pillow and every device the VM
+has.  docs/guest.md describes the kernels, VMs, paths, firmware and modes.
+
+VMs: virtio-gpu alone, or with --desktop the desktop VM's gpu, blk, net,
+rng, tablet, console and balloon, each checked on every cycle.
+Paths (--path): freeze (freeze_mode=on; microvm: suspend=on), stock (today's,
+every device reset), noreset (q35: PCIe root ports with No_Soft_Reset, no
+freeze_mode), suspend (q35: root ports, No_Soft_Reset and VIRTIO_F_SUSPEND).
 
 Modes:
-  e2e     freeze path: every cycle keeps the display pixel-identical,
-          redraws, advances the virtio-gpu interrupt count and answers
-          (on q35 the firmware must have restored the chipset)
+  e2e     every cycle keeps the display pixel-identical, redraws, advances
+          virtio-gpu's interrupt count, each device works and took its path
+          (6.12), the guest answers; q35: the firmware restored the chipset
   stock   today's path: one cycle that must lose the display
-  demo    one cycle per path: before/after PNGs, a labelled side by side
-  firmware-bug  stock SeaBIOS on q35: the second suspend never reaches S3
-  bench   S3 round trip and the guest's resume of devices per path
+  bench   resume times per path (--bench-paths), display kept or not
   faults  the freeze path when a device breaks its promise (--fault)
+  firmware-bug  stock SeaBIOS on q35: the second suspend never reaches S3
   cmd     boot and run guest commands (--cmd, debugging)
+--out DIR: e2e and stock write cycle 1's pictures (make demo).
 
 Examples:
   run-s3.py --mode e2e --machine q35 --cycles 20
   run-s3.py --kernel 6.12 --mode stock --stock-variant patched --stock-freeze-mode off
+  run-s3.py --kernel 6.12 --desktop --machine pc --sleep s2idle --cycles 3
   xvfb-run.sh build/guest run-s3.py --kernel 6.12 --gpu virtio-vga-gl --cycles 3
-  run-s3.py --kernel 6.12 --firmware ovmf-smm --mode e2e --cycles 20
 """
 import argparse
 import io
@@ -33,7 +39,7 @@ import tempfile
 import threading
 import time
 
-from PIL import Image, ImageChops, ImageDraw, ImageFont
+from PIL import Image, ImageChops
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -50,20 +56,21 @@ SEABIOS = {"seabios": os.path.join(TOP, "build/seabios/bios-256k.bin"),
 OVMF = {"ovmf": "/usr/share/OVMF/OVMF_CODE_4M.fd",
         "ovmf-smm": "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"}
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+FBDRAW = os.path.join(TOP, "build/guest/fbdraw")
 
 
 class Machine:
     """What a --machine differs in: -machine, the -global that lets it
-    sleep, the sleep, the kernel command line's extra, the virtio-gpu
-    device (None: --gpu) and its property for the freeze path with the
-    feature bit that property negotiates, fixed firmware (None:
+    sleep, its default sleep, the kernel command line's extra, the
+    virtio-gpu device (None: --gpu) and its property for the freeze path
+    with the feature bit that property negotiates, fixed firmware (None:
     --firmware), and whether it is an ACPI PC: S3 and the power button
     through QMP, a PS/2 keyboard, SeaBIOS's resume path."""
 
     def __init__(self, machine, sleep_global, sleep="deep", append="", gpu=None,
-                 prop="freeze_mode", bit=(45, "VIRTIO_F_FREEZE_MODE"), bios=None):
+                 prop="freeze_mode", bios=None):
         self.machine, self.globals, self.sleep = machine, ["-global", sleep_global], sleep
-        self.append, self.gpu, self.prop, self.bit, self.bios = append, gpu, prop, bit, bios
+        self.append, self.gpu, self.prop, self.bios = append, gpu, prop, bios
         self.pc = bios is None
 
 
@@ -76,10 +83,17 @@ MACHINES = {
     "microvm": Machine("microvm,pit=on,pic=on,rtc=on", "virtio-mmio.force-legacy=false",
                        "s2idle", " tsc_early_khz=2000000 lpj=4000000 tsc=unstable "
                        "virtio.dyndbg=+p", "virtio-gpu-device", "suspend",
-                       (43, "VIRTIO_F_SUSPEND"), "/usr/share/seabios/bios-microvm.bin"),
+                       "/usr/share/seabios/bios-microvm.bin"),
 }
-FBDRAW = os.path.join(TOP, "build/guest/fbdraw")
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+# The feature bit each path's property negotiates
+BITS = {"freeze_mode": (45, "VIRTIO_F_FREEZE_MODE"), "suspend": (43, "VIRTIO_F_SUSPEND")}
+# The desktop VM: the devices beside virtio-gpu that the freeze path keeps,
+# and the drivers the guest resets (QEMU or the driver decline freeze_mode)
+DESKTOP_KEPT = ("virtio-blk-pci,drive=d0", "virtio-net-pci,netdev=n0",
+                "virtio-rng-pci,rng=rng0")
+KEPT_DRIVERS = ("virtio_gpu", "virtio_blk", "virtio_net", "virtio_rng")
+RESET_DRIVERS = ("virtio_console", "virtio_input", "virtio_balloon")
+DISK_MIB = 16
 
 
 def log(msg):
@@ -123,33 +137,23 @@ def describe(before, after):
     return "%d pixels differ" % diff_count(before, after)
 
 
-def font(size):
-    try:
-        return ImageFont.truetype(FONT, size)
-    except OSError:
-        return ImageFont.load_default()
-
-
-PANELS = ("before suspend", "right after resume", "after the guest draws again")
-
-
-def labelled(imgs, title, subtitle, scale=1.0, gap=16):
-    """The panels side by side, each captioned (PANELS), under a title."""
-    imgs = [i.resize((round(i.width * scale), round(i.height * scale)),
-                     Image.Resampling.BOX) if scale != 1 else i for i in imgs]
-    big, small = font(round(48 * scale)), font(round(36 * scale))
-    top = round(150 * scale)
-    out = Image.new("RGB", (sum(i.width for i in imgs) + gap * (len(imgs) - 1),
-                            top + max(i.height for i in imgs)), (32, 32, 32))
-    d = ImageDraw.Draw(out)
-    d.text((gap, round(8 * scale)), title, font=big, fill="white")
-    d.text((gap, round(62 * scale)), subtitle, font=small, fill=(200, 200, 200))
+def save_pngs(outdir, prefix, r, docs=None):
+    """Cycle r's pictures: before suspend, right after resume, after the
+    guest drew again, and the three side by side (docs: also at half size
+    under that name, for docs/images; docs/guest.md captions them)."""
+    os.makedirs(outdir, exist_ok=True)
+    imgs = [r["before"], r["after"]] + ([r["redrawn"]] if r.get("redrawn") else [])
+    side = Image.new("RGB", (sum(i.width + 16 for i in imgs) - 16,
+                             max(i.height for i in imgs)), (32, 32, 32))
     x = 0
-    for img, cap in zip(imgs, PANELS):
-        d.text((x + gap, round(106 * scale)), cap, font=small, fill="yellow")
-        out.paste(img, (x, top))
-        x += img.width + gap
-    return out
+    for img, name in zip(imgs, ("before", "after", "redrawn")):
+        img.save(os.path.join(outdir, "%s-%s.png" % (prefix, name)))
+        side.paste(img, (x, 0))
+        x += img.width + 16
+    side.save(os.path.join(outdir, prefix + "-side-by-side.png"), optimize=True)
+    if docs:
+        side.reduce(2).save(os.path.join(outdir, docs), optimize=True)
+    log("[%s] wrote %s/%s-*.png%s" % (prefix, outdir, prefix, " and " + docs if docs else ""))
 
 
 # ---------------------------------------------------------------- Xvfb
@@ -221,9 +225,7 @@ class Guest:
                 self.send("ping")
                 last_ping = time.time()
             line = self.readline(min(deadline, time.time() + 1))
-            if line is None:
-                continue
-            if line.startswith("READY") or line == "pong":
+            if line is not None and (line.startswith("READY") or line == "pong"):
                 return line
         raise Fail("guest did not come up within %ds" % timeout)
 
@@ -243,18 +245,11 @@ class Guest:
             m = re.match(r"END (\d+) (\d+)$", line)
             if m and int(m.group(1)) == seq:
                 return int(m.group(2)), out
-            if m:
-                continue  # answer of an earlier, timed-out command
-            out.append(line)
+            if not m:  # (else the answer of an earlier, timed-out command)
+                out.append(line)
 
     def run(self, cmd, timeout=60):
         return self.wait_end(self.send(cmd), timeout)
-
-
-def guest_env():
-    out = subprocess.run([os.path.join(HERE, "fetch-guest.sh"), "--print-only"],
-                         check=True, stdout=subprocess.PIPE, text=True).stdout
-    return dict(l.split("=", 1) for l in out.split() if "=" in l)
 
 
 def kernel_and_initrd(args, variant):
@@ -267,7 +262,9 @@ def kernel_and_initrd(args, variant):
                        (kernel, " --stock" if variant == "stock" else ""))
         variant = "builtin"
     else:
-        kernel = guest_env()["GUEST_VMLINUZ"]
+        out = subprocess.run([os.path.join(HERE, "fetch-guest.sh"), "--print-only"],
+                             check=True, stdout=subprocess.PIPE, text=True).stdout
+        kernel = dict(l.split("=", 1) for l in out.split() if "=" in l)["GUEST_VMLINUZ"]
     initrd = os.path.join(TOP, "build/guest/initramfs-%s.cpio.gz" % variant)
     if not os.path.exists(initrd):
         raise Fail("missing %s (run mkinitramfs.sh %s)" % (initrd, variant))
@@ -276,14 +273,19 @@ def kernel_and_initrd(args, variant):
 
 class VM:
     """A guest on QEMUMachine: QMP on its socketpair, ttyS0 (the kernel
-    console) into console.log, ttyS1 the command channel.  VM(args, tag)
+    console) into console.log, ttyS1 the command channel.  VM(args, path)
     makes the run directory; launch() boots the guest with the devices of
-    the caller (this script's virtio-gpu, run-desktop.py's desktop)."""
+    the path (devices())."""
 
-    def __init__(self, args, tag, gl=False):
-        self.args, self.tag, self.gl = args, tag, gl
+    def __init__(self, args, path):
+        self.args, self.path = args, path
         self.m = MACHINES[args.machine]
-        self.dir = tempfile.mkdtemp(prefix="s3-%s-" % tag.replace("/", "-"),
+        self.gl = args.gpu in GL_GPUS
+        self.tag = "%s/%s/%s%s%s%s%s" % (
+            args.machine, args.kernel, path, "/desktop" if args.desktop else "",
+            "" if args.gpu == "virtio-gpu-pci" else "/" + args.gpu, "+VGA" if args.vga else "",
+            "" if args.firmware == "seabios" else "/" + args.firmware)
+        self.dir = tempfile.mkdtemp(prefix="s3-%s-" % self.tag.replace("/", "-"),
                                     dir=os.path.join(TOP, "build", "guest"))
         self.console = os.path.join(self.dir, "console.log")
 
@@ -299,19 +301,18 @@ class VM:
         qemu = os.environ.get("QEMU") or os.path.join(TOP, "build/obj/qemu-system-x86_64")
         if not os.path.exists(qemu):
             raise Fail("no QEMU binary at %s (set QEMU=)" % qemu)
-        m = self.m
         qargs = ["-accel", "tcg", "-m", "512", "-smp", "1", "-nodefaults",
                  "-no-reboot", "-name", "s3",
                  "-kernel", kernel, "-initrd", initrd,
                  "-append", "console=ttyS0 loglevel=6 mem_sleep_default=deep "
                  "no_console_suspend panic=-1 sysrq_always_enabled " + args.append +
-                 m.append, "-serial", "file:" + self.console] + m.globals + dev
+                 self.m.append, "-serial", "file:" + self.console] + self.m.globals + dev
         # the firmware: -bios or pflash; the option ROMs come from the
         # build tree's qemu-bundle (scripts/link-firmware.sh)
         qargs += self.firmware_args(args)
         self.machine = QEMUMachine(qemu, qargs, name="qemu", log_dir=self.dir,
                                    base_temp_dir=self.dir)
-        self.machine.set_machine(m.machine)
+        self.machine.set_machine(self.m.machine)
         # ttyS1, the command channel: "-device isa-serial,index=1"
         self.machine.set_console(device_type="isa-serial,index=1")
         t0 = time.time()
@@ -355,11 +356,9 @@ class VM:
                "-drive", "if=pflash,format=raw,unit=1,file=" + vars_]
         if args.firmware == "ovmf-smm":
             # SMRAM, and flash writes only from SMM (the variable store)
-            fw += ["-machine", "smm=on",
-                   "-global", "driver=cfi.pflash01,property=secure,value=on"]
-        else:
-            fw += ["-machine", "smm=off"]
-        return fw
+            return fw + ["-machine", "smm=on",
+                         "-global", "driver=cfi.pflash01,property=secure,value=on"]
+        return fw + ["-machine", "smm=off"]
 
     def firmware_log(self):
         with open(self.fwlog, "rb") as f:
@@ -374,10 +373,9 @@ class VM:
         m = re.search(r"SeaBIOS \(version ([^)]*)\)", self.firmware_log())
         if not m:
             raise Fail("[%s] no SeaBIOS banner in %s" % (self.tag, self.fwlog))
-        ours = "+freezemode" in m.group(1)
         log("[%s] firmware: SeaBIOS %s (%s)" % (self.tag, m.group(1),
                                                 SEABIOS[self.args.firmware]))
-        if ours != (self.args.firmware == "seabios"):
+        if ("+freezemode" in m.group(1)) != (self.args.firmware == "seabios"):
             raise Fail("[%s] %s runs SeaBIOS %s" % (self.tag, self.args.firmware,
                                                     m.group(1)))
 
@@ -412,10 +410,8 @@ class VM:
         that a frame being written is never taken)."""
         if not self.gl:
             p = os.path.join(self.dir, name + ".ppm")
-            if self.args.vga:
-                self.machine.cmd("screendump", filename=p, device="gpu0")
-            else:
-                self.machine.cmd("screendump", filename=p)
+            self.machine.cmd("screendump", filename=p,
+                             **({"device": "gpu0"} if self.args.vga else {}))
             with Image.open(p) as img:
                 return img.convert("RGB")
         prev = None
@@ -448,6 +444,8 @@ class VM:
         return self
 
     def __exit__(self, *exc):
+        if exc[0] is not None and issubclass(exc[0], Fail):
+            self.dump_tail(80 if self.args.desktop else 25)
         self.close()
 
     def close(self):
@@ -463,9 +461,7 @@ class VM:
 # ---------------------------------------------------------------- steps
 def draw(vm, step, timeout=20):
     """Draw step in the guest and wait until the display shows it."""
-    rc, out = vm.guest.run("draw %d" % step, 30)
-    if rc != 0:
-        raise Fail("draw failed: %s" % out)
+    out = vm.run("draw %d" % step, 30)
     m = re.search(r"fbdraw: (\d+)x(\d+) bpp=(\d+)", " ".join(out))
     want = expected(int(m.group(1)), int(m.group(2)), step)
     deadline = time.time() + timeout
@@ -479,21 +475,20 @@ def draw(vm, step, timeout=20):
 
 
 def irq_total(vm):
-    rc, out = vm.guest.run("irq", 30)
-    for l in out:
+    for l in vm.run("irq", 30):
         if l.startswith("IRQTOTAL"):
-            return int(l.split()[1]), out
-    raise Fail("irq: %s" % out)
+            return int(l.split()[1])
+    raise Fail("[%s] irq: no total" % vm.tag)
 
 
-def s3_cycle(vm, timeout, mem_sleep="deep", asleep=None):
+def s3_cycle(vm, timeout, asleep=None):
     """echo mem, wait until QEMU is suspended, system_wakeup; returns the
-    round trip (wakeup -> guest answer) and the guest's output.  With
-    mem_sleep s2idle, suspend to idle: QEMU runs on, the guest says it is
-    suspending, and the ACPI power button wakes it.  asleep(): what the
-    host does while the guest sleeps."""
-    s2idle = mem_sleep == "s2idle"
-    seq = vm.guest.send("suspend " + mem_sleep)
+    round trip (wakeup -> guest answer).  With --sleep s2idle, suspend to
+    idle: QEMU runs on, the guest says it is suspending, and the ACPI power
+    button (microvm: ttyS1) wakes it.  asleep(): what the host does while
+    the guest sleeps."""
+    s2idle = vm.args.sleep == "s2idle"
+    seq = vm.guest.send("suspend " + vm.args.sleep)
     deadline = time.time() + timeout
     early = []
     while ("SUSPENDING" not in early if s2idle else
@@ -508,12 +503,11 @@ def s3_cycle(vm, timeout, mem_sleep="deep", asleep=None):
                                     e["timestamp"]["microseconds"] / 1e6)
                       for e in vm.machine.get_qmp_events()[-6:]]
                 log("[%s] QMP events: %s" % (vm.tag, " ".join(ev)))
-                rc, dm = vm.guest.run("dmesg", 30)
                 raise Fail("suspend returned without entering S3: %s; dmesg: %s"
-                           % (early, "\n    ".join(dm[-15:])))
+                           % (early, "\n    ".join(vm.run("dmesg", 30)[-15:])))
     # s2idle: the devices are suspended after "suspend entry"; a wakeup
-    # that came too early would abort the suspend (the caller checks), or
-    # on a loaded machine come before the guest sleeps: then wake it again
+    # that came too early would abort the suspend (cycle() checks), or on
+    # a loaded machine come before the guest sleeps: then wake it again
     time.sleep(4.0 if s2idle else 0.2)
     if asleep:
         asleep()
@@ -528,12 +522,12 @@ def s3_cycle(vm, timeout, mem_sleep="deep", asleep=None):
             break
         except Fail:
             if not s2idle or time.time() - t0 > timeout:
+                vm.diagnose()
                 raise
             log("[%s] no answer 5 s after the wakeup: waking it again" % vm.tag)
-    rt = time.time() - t0
-    if rc != 0:
+    if rc != 0 or not any(l.startswith("RESUMED rc=0") for l in out):
         raise Fail("suspend command failed rc=%d: %s" % (rc, out))
-    return rt, out
+    return time.time() - t0
 
 
 RESUME_RE = re.compile(r"PM: resume (?:of devices complete after ([\d.]+) msecs|"
@@ -541,7 +535,10 @@ RESUME_RE = re.compile(r"PM: resume (?:of devices complete after ([\d.]+) msecs|
 
 
 def guest_resume_ms(vm):
-    rc, out = vm.guest.run("dmesg -c", 30)  # read and clear
+    """The guest's "resume of devices" time, and its kernel log since the
+    last call (read and cleared)"""
+    out = vm.run("dmesg -c PM:|virtio|freeze|hung|blocked|resume|suspend|abort|"
+                 "BUG|WARNING|Oops", 30)
     ms = None
     for l in out:
         m = RESUME_RE.search(l)
@@ -551,30 +548,7 @@ def guest_resume_ms(vm):
 
 
 def clear_dmesg(vm):
-    vm.guest.run("sh dmesg -c >/dev/null", 30)
-
-
-def info(vm):
-    rc, out = vm.guest.run("info", 30)
-    d = {}
-    for l in out:
-        if "=" in l:
-            k, v = l.split("=", 1)
-            d[k] = v
-    return d, out
-
-
-def check_virgl(vm, d):
-    """A GL device must have negotiated virgl (VIRTIO_GPU_F_VIRGL, bit 0),
-    and the DRM driver must use it ("[drm] features: +virgl ...")."""
-    rc, out = vm.guest.run("dmesg features:", 30)
-    rc, dbg = vm.guest.run("sh grep virgl /sys/kernel/debug/dri/0/"
-                           "virtio-gpu-features", 30)
-    log("[%s] virgl feature bit=%s; guest: %s; debugfs: %s" %
-        (vm.tag, d.get("virgl"), "; ".join(out) or "nothing",
-         " ".join(" ".join(dbg).split())))
-    if d.get("virgl") != "1" or not any("+virgl" in l for l in out):
-        raise Fail("[%s] the guest did not negotiate virgl" % vm.tag)
+    vm.run("sh dmesg -c >/dev/null", 30)
 
 
 def q35_chipset(vm):
@@ -583,149 +557,226 @@ def q35_chipset(vm):
     0x44), the low half of the MCH's PCIEXBAR (00:00.0, 0x60).  Returns
     whether PM I/O space (PMBASE, ACPI_EN) and MMCONFIG are enabled, and
     the three as text."""
-    rc, out = vm.guest.run(
+    words = " ".join(vm.run(
         "sh od -An -tx4 -j64 -N8 /sys/bus/pci/devices/0000:00:1f.0/config;"
-        " od -An -tx4 -j96 -N4 /sys/bus/pci/devices/0000:00:00.0/config", 30)
-    words = " ".join(out).split()
-    if rc != 0 or len(words) != 3:
-        raise Fail("[%s] reading the chipset from the guest: %s" % (vm.tag, out))
+        " od -An -tx4 -j96 -N4 /sys/bus/pci/devices/0000:00:00.0/config", 30)).split()
+    if len(words) != 3:
+        raise Fail("[%s] reading the chipset from the guest: %s" % (vm.tag, words))
     pmbase, acpi_cntl, pciexbar = (int(w, 16) for w in words)
     ok = pmbase & 0xff80 and acpi_cntl & 0x80 and pciexbar & 1
     return bool(ok), "PMBASE %#x ACPI_CNTL %#x PCIEXBAR %#x" % (
         pmbase, acpi_cntl & 0xff, pciexbar)
 
 
-def negotiated(vm, d, want):
-    """Whether the path negotiated VIRTIO_F_FREEZE_MODE (bit 45), or on
-    microvm's virtio-mmio VIRTIO_F_SUSPEND (bit 43), is want"""
-    bit, name = vm.m.bit
-    if (d.get("features", "")[bit:bit + 1] == "1") != want:
-        raise Fail("[%s] %s (bit %d) was %snegotiated"
-                   % (vm.tag, name, bit, "not " if want else ""))
+def by_driver(vm, cmd, regex):
+    """The guest's answer to cmd: driver (group 2 of regex) -> the match"""
+    return {m[2]: m for m in map(re.compile(regex).match, vm.run(cmd, 30)) if m}
 
 
-def boot(args, path, extra=()):
-    gpu_opts, root_port = "", False
-    if path == "freeze":
-        variant, fm = args.freeze_variant, "on"
-    elif path == "noreset":
-        # upstream's alternative: PCIe PM No_Soft_Reset, no freeze_mode
-        variant, fm = args.stock_variant, None
-        gpu_opts, root_port = ",x-pcie-pm-no-soft-reset=on", True
-    else:
-        variant = args.stock_variant
-        fm = args.stock_freeze_mode if args.stock_freeze_mode != "absent" else None
-    tag = "%s/%s/%s%s%s%s" % (args.machine, args.kernel, path,
-                              "" if args.gpu == "virtio-gpu-pci" else "/" + args.gpu,
-                              "+VGA" if args.vga else "",
-                              "" if args.firmware == "seabios" else "/" + args.firmware)
+# ---------------------------------------------------------------- the VM
+def devices(vm, path):
+    """The -device options of path: virtio-gpu, with --desktop the desktop
+    VM's devices (vm.disk: the disk, vm.hvc: the virtio console's file)"""
+    args, m = vm.args, vm.m
+    gpu = m.gpu or args.gpu + (",xres=800,yres=600" if vm.gl else "")
+    # (GL: SDL centres its window for QEMU's first 640x480 surface and,
+    # without a window manager, never moves it when the guest sets its
+    # mode: at 800x600 the window stays all on xvfb-run.sh's screen.)
+    props = {"freeze": ",%s=on" % m.prop, "noreset": ",x-pcie-pm-no-soft-reset=on",
+             "suspend": ",suspend=on,x-pcie-pm-no-soft-reset=on",
+             "stock": "" if args.stock_freeze_mode == "absent"
+             else ",freeze_mode=" + args.stock_freeze_mode}[path]
+    kept = [gpu + (",id=gpu0" if args.vga else "")]  # screendump names it
+    dev = []
+    if args.desktop:
+        kept += DESKTOP_KEPT
+        vm.disk, vm.hvc = (os.path.join(vm.dir, f) for f in ("disk.img", "hvc.log"))
+        with open(vm.disk, "wb") as f:
+            f.truncate(DISK_MIB << 20)
+        dev = ["-drive", "if=none,id=d0,format=raw,file=" + vm.disk,
+               "-netdev", "user,id=n0",
+               "-object", "rng-random,id=rng0,filename=/dev/urandom",
+               "-device", "virtio-tablet-pci", "-device", "virtio-serial-pci",
+               "-chardev", "file,id=hvc0,path=" + vm.hvc,
+               "-device", "virtconsole,chardev=hvc0",
+               "-device", "virtio-balloon-pci,freeze_mode=on"]
+    for i, d in enumerate(kept):
+        if path in ("noreset", "suspend"):
+            if args.machine != "q35":
+                raise Fail("the %s path needs PCIe root ports (q35)" % path)
+            dev += ["-device", "pcie-root-port,id=rp%d,chassis=%d,slot=%d" % (i, i + 1, i + 1)]
+            d += ",bus=rp%d" % i
+        dev += ["-device", d + props]
+    if vm.gl:
+        dev += ["-display", "sdl,gl=on"]  # after QEMUMachine's "-display none"
+    return dev + (["-device", "VGA"] if args.vga else [])
+
+
+def boot(args, path, extra=(), check=True):
+    """The VM of path, booted; check: its devices checked (each bound,
+    each negotiated the feature bit of its path or none, virgl for a GL
+    device) and the path each must take on a sleep in vm.expect."""
+    variant = args.stock_variant if path in ("stock", "noreset") else args.freeze_variant
     kernel, initrd = kernel_and_initrd(args, variant)
-    vm = VM(args, tag, gl=args.gpu in GL_GPUS)
-    m = vm.m
-    gpu = args.gpu + gpu_opts
-    if vm.gl:
-        # SDL centres its window for QEMU's first 640x480 surface and,
-        # without a window manager, never moves it when the guest sets
-        # its mode: at 800x600 the window (+320+272) stays all on
-        # xvfb-run.sh's 1280x1024 screen.
-        gpu += ",xres=800,yres=600"
-    if m.gpu:
-        gpu = m.gpu
-    if fm is not None:
-        gpu += ",%s=%s" % (m.prop, fm)
-    if args.vga:
-        gpu += ",id=gpu0"  # screendump must name it: VGA comes first
-    dev = ["-device", gpu]
-    if root_port:
-        dev = ["-device", "pcie-root-port,id=rp0,chassis=1,slot=1",
-               "-device", gpu + ",bus=rp0"]
-    if vm.gl:
-        # after QEMUMachine's "-display none": the last one counts
-        dev += ["-display", "sdl,gl=on"]
-    if args.vga:
-        dev += ["-device", "VGA"]
-    vm.launch(kernel, initrd, dev + list(extra))
+    vm = VM(args, path)
+    vm.launch(kernel, initrd, devices(vm, path) + list(extra))
+    if not check:
+        return vm
     try:
-        if not m.pc:
+        if not vm.m.pc:
             vm.run("sh echo enabled >/sys/class/tty/ttyS1/power/wakeup", 30)
-        d, out = info(vm)
-        log("[%s] %s: virtio-gpu %s status=%s freeze_mode_negotiated=%s" %
-            (tag, args.gpu, d.get("device"), d.get("status"),
-             d.get("freeze_mode_negotiated")))
+        bit = {"freeze": vm.m.prop, "suspend": "suspend"}.get(path)
+        devs = by_driver(vm, "devices", r"DEV (\S+) driver=(\S+) device=\S+ status=(\S+) "
+                         r"features=(\S+)")
+        log("[%s] devices: %s" % (vm.tag, ", ".join(
+            "%s %s status %s" % (k, m[1], m[3]) for k, m in sorted(devs.items()))))
+        kept = KEPT_DRIVERS if args.desktop else ("virtio_gpu",)
+        for drv in kept + (RESET_DRIVERS if args.desktop else ()):
+            if drv not in devs:
+                raise Fail("[%s] no device bound to %s" % (vm.tag, drv))
+            for prop, (n, name) in BITS.items():
+                if (devs[drv][4][n] == "1") != (prop == bit and drv in kept):
+                    raise Fail("[%s] %s: %s (bit %d) %snegotiated" % (
+                        vm.tag, drv, name, n, "" if devs[drv][4][n] == "1" else "not "))
         if vm.gl:
-            check_virgl(vm, d)
+            # VIRTIO_GPU_F_VIRGL (bit 0), and the DRM driver uses it
+            out = vm.run("dmesg features:", 30)
+            log("[%s] virgl: %s" % (vm.tag, "; ".join(out) or "nothing"))
+            if devs["virtio_gpu"][4][0] != "1" or not any("+virgl" in l for l in out):
+                raise Fail("[%s] the guest did not negotiate virgl" % vm.tag)
+        if args.desktop:
+            vm.run("net", 60)
+        # the path each device takes on a sleep (6.12: the core's log)
+        vm.expect = {} if args.kernel != "6.12" else dict.fromkeys(
+            kept, "kept" if bit else "reset") | dict.fromkeys(
+                RESET_DRIVERS if args.desktop else (), "reset")
     except BaseException:
         vm.close()
         raise
-    return vm, d
+    return vm
 
 
-def one_cycle(vm, tag, n, step, args, results, asleep=None):
-    """One S3 cycle with checks; returns dict of outcomes."""
-    r = {"cycle": n}
+def tablet(vm):
+    """A tablet event, sent with QMP until the guest reads one"""
+    seq = vm.guest.send("tablet")
+    deadline = time.time() + 15
+    i = 0
+    while True:
+        i += 1
+        vm.machine.cmd("input-send-event", events=[
+            {"type": "abs", "data": {"axis": "x", "value": 1000 + 97 * i % 20000}},
+            {"type": "abs", "data": {"axis": "y", "value": 2000 + 89 * i % 20000}}])
+        line = vm.guest.readline(time.time() + 0.3)
+        if line is None and time.time() > deadline:
+            raise Fail("[%s] tablet: no answer" % vm.tag)
+        if line and line.startswith("END %d " % seq):
+            if not line.endswith(" 0"):
+                raise Fail("[%s] tablet: no event reached the guest" % vm.tag)
+            return
+
+
+def wait_for(what, timeout, interval=0.1):
+    """Poll what() until it is true; False if timeout seconds pass first"""
+    deadline = time.time() + timeout
+    while not what():
+        if time.time() > deadline:
+            return False
+        time.sleep(interval)
+    return True
+
+
+def check_desktop(vm, n):
+    """Every desktop device works: blkstart's data read back, DHCP, rng
+    bytes, a tablet event, a console line that reaches the host; with
+    --resize the disk's new size.  Returns blk's line."""
+    blk = vm.run("blkcheck", 60)
+    vm.run("net", 60)
+    vm.run("rng", 30)
+    tablet(vm)
+    word = "hvc-cycle-%d-%d" % (n, os.getpid())
+    vm.run("hvc " + word)
+
+    def arrived():
+        with open(vm.hvc, errors="replace") as f:
+            return word in f.read()
+    if not wait_for(arrived, 10):
+        raise Fail("the virtio console line %s never reached the host" % word)
+    want = ((DISK_MIB + n) << 20) // 512
+    if vm.args.resize and not wait_for(lambda: int(vm.run("blksize")[0]) == want, 10, 0.2):
+        raise Fail("the guest still sees %s sectors, not %d, after the resize"
+                   % (vm.run("blksize")[0], want))
+    return [l for l in blk if l.startswith("BLK wrote")]
+
+
+def cycle(vm, n, step, asleep=None, expect=None):
+    """One sleep, and what it must keep: the display (r["kept"]), and what
+    must work after it (r["bad"] lists what did not): the next picture
+    reaches the display, virtio-gpu interrupts, every desktop device, the
+    path of each device (6.12, expect: driver -> path, default vm.expect),
+    a complete suspend to idle, a kernel log without hung tasks or
+    warnings, the guest's answer."""
+    args, bad = vm.args, []
+    expect = vm.expect if expect is None else expect
     ok, before = draw(vm, step)
     if not ok:
-        raise Fail("[%s] picture %d never reached the display before suspend" % (tag, step))
-    irq0, _ = irq_total(vm)
+        raise Fail("[%s] picture %d never reached the display before suspend" % (vm.tag, step))
+    irq0 = irq_total(vm)
+    if args.desktop:
+        vm.run("blkstart")
     clear_dmesg(vm)
-    rt, out = s3_cycle(vm, args.s3_timeout, vm.m.sleep, asleep=asleep)
-    r["roundtrip"] = rt
-    time.sleep(args.settle)
-    after = vm.screen("after%d" % n)
-    r["before"], r["after"] = before, after
-    r["preserved"] = same(after, before)
+    if args.resize:
+        def asleep():
+            vm.machine.cmd("block_resize", device="d0", size=(DISK_MIB + n) << 20)
+            log("[%s] cycle %d: block_resize d0 to %d MiB" % (vm.tag, n, DISK_MIB + n))
     try:
-        ok2, redrawn = draw(vm, step + 1, timeout=args.redraw_timeout)
-        r["redraw"] = ok2
-        r["redrawn"] = redrawn
-        irq1, _ = irq_total(vm)
-        r["irq"] = (irq0, irq1)
-        r["irq_advanced"] = irq1 > irq0
-        ms, dm = guest_resume_ms(vm)
-        r["resume_ms"] = ms
-        r["dmesg"] = dm
-        r["answered"] = True
+        rt = s3_cycle(vm, args.s3_timeout, asleep)
     except Fail as e:
-        r.update(redraw=False, irq_advanced=False, answered=False, error=str(e))
-    results.append(r)
-    ms = r.get("resume_ms")
-    log("[%s] cycle %d: wakeup->answer %.2fs, guest resume devices %s, display "
-        "%s, redraw %s, virtio-gpu irqs %s, guest %s" %
-        (tag, n, rt, "%.1f ms" % ms if ms is not None else "?",
-         "identical (%dx%d pixels compared)" % before.size if r["preserved"]
-         else "CHANGED (%s)" % describe(before, after),
-         "reached screen" if r["redraw"] else "did NOT reach screen",
-         "%d->%d" % r["irq"] if "irq" in r else "?",
-         "answered" if r["answered"] else "did NOT answer: " + r.get("error", "")))
+        raise Fail("[%s] cycle %d: %s" % (vm.tag, n, e)) from e
+    time.sleep(args.settle)
+    r = {"rt": rt, "before": before, "after": vm.screen("after%d" % n), "ms": None,
+         "bad": bad, "dmesg": [], "paths": {}, "blk": []}
+    r["kept"] = same(r["after"], before)
+    try:
+        ok, r["redrawn"] = draw(vm, step + 1, args.redraw_timeout)
+        if not ok:
+            bad.append("the redraw did NOT reach the display")
+        irq = irq_total(vm)
+        # (a virtio-gpu probed again has new interrupts, counted from 0)
+        if irq <= irq0 and expect.get("virtio_gpu") != "recovered":
+            bad.append("virtio-gpu interrupts %d -> %d" % (irq0, irq))
+        if args.desktop:
+            r["blk"] = check_desktop(vm, n)
+        if args.kernel == "6.12":  # (6.1's backport does not report it)
+            r["paths"] = {d: m[3] for d, m in by_driver(
+                vm, "paths", r"PATH (\S+) (\S+) (\S+)").items()}
+        for drv, path in expect.items():
+            if r["paths"].get(drv) != path:
+                bad.append("%s took path %s, not %s" % (drv, r["paths"].get(drv), path))
+        r["ms"], r["dmesg"] = guest_resume_ms(vm)
+        bad += [l for l in r["dmesg"] if re.search(
+            r"hung|blocked for more|BUG|WARNING|Oops|abort|failed to suspend", l)]
+        if args.sleep == "s2idle" and not any("suspend entry (s2idle)" in l
+                                              for l in r["dmesg"]):
+            bad.append("no suspend to idle in the guest's log")
+    except Fail as e:
+        bad.append("guest did NOT answer: %s" % e)
+    log("[%s] cycle %d: wakeup->answer %.2fs, resume of devices %s ms, display %s, "
+        "%s%s; paths: %s" % (
+            vm.tag, n, rt, r["ms"], "kept (%dx%d pixels compared)" % before.size
+            if r["kept"] else "CHANGED (%s)" % describe(before, r["after"]),
+            "; ".join(bad) or "everything works", "".join("; " + l for l in r["blk"]),
+            " ".join("%s=%s" % kv for kv in sorted(r["paths"].items())) or "not reported"))
     return r
 
 
-def saw(r):
-    return "display after resume %s; the next drawing %s the screen" % (
-        "pixel-identical to before suspend" if r["preserved"] else
-        "LOST (%s)" % describe(r["before"], r["after"]),
-        "reached" if r["redraw"] else "did NOT reach")
-
-
-def save_pngs(outdir, prefix, r, title=None, docs=None):
-    """before/after PNGs and the labelled side by side; docs: also a half
-    size copy of that under this name (docs/images)."""
-    os.makedirs(outdir, exist_ok=True)
-    imgs = [r["before"], r["after"]] + ([r["redrawn"]] if r.get("redrawn") else [])
-    title = title or prefix
-    paths = [os.path.join(outdir, "%s-%s.png" % (prefix, n))
-             for n in ("before", "after", "side-by-side")]
-    imgs[0].save(paths[0])
-    imgs[1].save(paths[1])
-    labelled(imgs, title, saw(r)).save(paths[2], optimize=True)
-    if docs:
-        paths.append(os.path.join(outdir, docs))
-        labelled(imgs, title, saw(r), scale=0.5).save(paths[3], optimize=True)
-    log("[%s] wrote %s" % (prefix, " ".join(paths)))
-
-
-def cycle_ok(r):
-    return r["preserved"] and r["redraw"] and r["irq_advanced"] and r["answered"]
+def summary(tag, rs):
+    """The round trips and the guest's resume times of cycles rs"""
+    rts, mss = [r["rt"] for r in rs], [r["ms"] for r in rs if r["ms"] is not None]
+    return ("[%s] %d cycles; wakeup->answer avg %.3fs (min %.3f, max %.3f); guest "
+            "resume of devices avg %s ms (min %s, max %s); display kept %d/%d" % (
+                tag, len(rs), sum(rts) / len(rts), min(rts), max(rts),
+                "%.1f" % (sum(mss) / len(mss)) if mss else "?", min(mss, default="?"),
+                max(mss, default="?"), sum(r["kept"] for r in rs), len(rs)))
 
 
 # ---------------------------------------------------------------- modes
@@ -734,58 +785,46 @@ def mode_e2e(args):
     # "redrawn" could not be told apart)
     if same(expected(1280, 800, 10), expected(1280, 800, 11)):
         raise Fail("fbdraw draws the same picture for steps 10 and 11")
-    vm, d = boot(args, "freeze")
-    tag = vm.tag
-    with vm:
-        negotiated(vm, d, True)
-        results, passed = [], 0
+    with boot(args, args.path) as vm:
+        rs = []
         for n in range(1, args.cycles + 1):
-            r = one_cycle(vm, tag, n, 10 * n, args, results)
-            dm = " ".join(r.get("dmesg", []))
-            if not vm.m.pc and not (
-                    "suspend entry (s2idle)" in dm and "resumed in place" in dm):
-                r["answered"] = False  # no suspend to idle, or not SUSPEND
-                log("[%s] cycle %d: guest: %s" % (tag, n, dm))
-            if cycle_ok(r) and args.machine == "q35":
+            r = cycle(vm, n, 10 * n)
+            rs.append(r)
+            if not r["bad"] and r["kept"] and args.machine == "q35":
                 # the firmware's resume path restored the chipset
                 ok, c = q35_chipset(vm)
                 if not ok:
-                    r["answered"] = False
-                    log("[%s] cycle %d: chipset NOT restored by the firmware: %s"
-                        % (tag, n, c))
-            if cycle_ok(r):
-                passed += 1
-            else:
+                    r["bad"].append("chipset NOT restored by the firmware: " + c)
+            if n == 1 and args.out:
+                save_pngs(args.out, "%s-%s-%s" % (vm.path, args.machine, args.kernel),
+                          r, "demo-%s-%s.png" % (vm.path, args.machine))
+            if r["bad"] or not r["kept"]:
                 save_pngs(os.path.join(TOP, "build/guest"), "e2e-fail-%s-%s" %
                           (args.machine, args.kernel), r)
-                vm.dump_tail()
-                raise Fail("[%s] cycle %d failed" % (tag, n))
+                raise Fail("[%s] cycle %d failed" % (vm.tag, n))
             r.pop("before"), r.pop("after"), r.pop("redrawn", None)
-        rts = [r["roundtrip"] for r in results]
-        log("[%s] %d/%d cycles passed; wakeup->answer min %.2fs avg %.2fs max %.2fs" %
-            (tag, passed, args.cycles, min(rts), sum(rts) / len(rts), max(rts)))
+        log(summary(vm.tag, rs))
         if args.machine == "q35":
-            log("[%s] chipset after the last resume: %s" % (tag, c))
-        if args.firmware in SEABIOS and vm.m.pc:
+            log("[%s] chipset after the last resume: %s" % (vm.tag, c))
+        if args.firmware in SEABIOS and vm.m.pc and args.sleep == "deep":
             # every wakeup went through SeaBIOS's S3 resume path
             n = vm.firmware_log().count("Jump to resume vector")
-            log("[%s] SeaBIOS resumed the guest %d times" % (tag, n))
+            log("[%s] SeaBIOS resumed the guest %d times" % (vm.tag, n))
             if n != args.cycles:
                 raise Fail("[%s] SeaBIOS jumped to the resume vector %d times "
-                           "in %d cycles" % (tag, n, args.cycles))
+                           "in %d cycles" % (vm.tag, n, args.cycles))
 
 
 def mode_stock(args):
-    vm, d = boot(args, "stock")
-    tag = vm.tag
-    with vm:
-        negotiated(vm, d, False)
-        r = one_cycle(vm, tag, 1, 10, args, [])
-        if cycle_ok(r):
-            raise Fail("[%s] stock path kept the display: the test proves nothing" % tag)
-        log("[%s] stock path is broken as expected (display %s, redraw %s)" %
-            (tag, "kept" if r["preserved"] else "lost",
-             "ok" if r["redraw"] else "lost"))
+    with boot(args, "stock") as vm:
+        r = cycle(vm, 1, 10)
+        if args.out:
+            save_pngs(args.out, "stock-%s-%s" % (args.machine, args.kernel), r,
+                      "demo-stock-%s.png" % args.machine)
+        if r["kept"] and not r["bad"]:
+            raise Fail("[%s] stock path kept the display: the test proves nothing" % vm.tag)
+        log("[%s] stock path is broken as expected: display %s; %s" % (
+            vm.tag, "kept" if r["kept"] else "lost", "; ".join(r["bad"]) or "redraw ok"))
 
 
 def mode_firmware_bug(args):
@@ -796,101 +835,58 @@ def mode_firmware_bug(args):
     if args.machine != "q35" or args.firmware != "seabios-stock":
         raise Fail("firmware-bug is stock SeaBIOS on q35 "
                    "(--machine q35 --firmware seabios-stock)")
-    vm, d = boot(args, "freeze")
-    tag = vm.tag
-    with vm:
-        negotiated(vm, d, True)
+    with boot(args, "freeze") as vm:
         ok, c = q35_chipset(vm)
-        log("[%s] chipset after boot: %s" % (tag, c))
+        log("[%s] chipset after boot: %s" % (vm.tag, c))
         if not ok:
-            raise Fail("[%s] SeaBIOS did not set the chipset up at boot" % tag)
-        r = one_cycle(vm, tag, 1, 10, args, [])
-        if not cycle_ok(r):
+            raise Fail("[%s] SeaBIOS did not set the chipset up at boot" % vm.tag)
+        r = cycle(vm, 1, 10)
+        if r["bad"] or not r["kept"]:
             raise Fail("[%s] the first S3 cycle failed: not the documented "
-                       "failure" % tag)
+                       "failure" % vm.tag)
         n = vm.firmware_log().count("Jump to resume vector")
         if n != 1:
-            raise Fail("[%s] SeaBIOS jumped to the resume vector %d times" % (tag, n))
+            raise Fail("[%s] SeaBIOS jumped to the resume vector %d times" % (vm.tag, n))
         ok, c = q35_chipset(vm)
-        log("[%s] chipset after the first resume: %s" % (tag, c))
+        log("[%s] chipset after the first resume: %s" % (vm.tag, c))
         if ok:
             raise Fail("[%s] stock SeaBIOS restored the chipset: the documented "
-                       "failure is gone (docs/guest.md, \"Firmware\")" % tag)
+                       "failure is gone (docs/guest.md, \"Firmware\")" % vm.tag)
         try:
             s3_cycle(vm, args.s3_timeout)
         except Fail as e:
             if "suspend returned without entering S3" not in str(e):
                 raise
             log("[%s] second suspend: returned without entering S3, as "
-                "documented" % tag)
+                "documented" % vm.tag)
         else:
-            raise Fail("[%s] the second suspend reached S3 on stock SeaBIOS" % tag)
-        rc, out = vm.guest.run("ping", 30)
-        if rc != 0:
-            raise Fail("[%s] the guest no longer answers" % tag)
-
-
-def mode_demo(args):
-    paths = [args.path] if args.path != "both" else ["freeze", "stock"]
-    for path in paths:
-        vm, d = boot(args, path)
-        with vm:
-            r = one_cycle(vm, vm.tag, 1, 10, args, [])
-            title = "%s path: %s, Linux %s, %s, S3 cycle %d" % (
-                "freeze_mode" if path == "freeze" else
-                "stock (no freeze_mode)" if path == "stock" else path,
-                args.machine, args.kernel, args.gpu, r["cycle"])
-            save_pngs(args.out, "%s-%s-%s" % (path, args.machine, args.kernel),
-                      r, title, "demo-%s-%s.png" % (path, args.machine))
-            for l in r.get("dmesg", []):
-                if re.search(r"PM: (suspend|resume)|virtio|blocked|hung", l):
-                    log("[%s] guest: %s" % (vm.tag, l))
-            log("[%s] SAW: %s" % (vm.tag, saw(r)))
+            raise Fail("[%s] the second suspend reached S3 on stock SeaBIOS" % vm.tag)
+        vm.run("ping", 30)
 
 
 def mode_bench(args):
+    """Per path, the round trip, the guest's resume of devices and whether
+    the display was kept, over --cycles sleeps; no other checks."""
     rows = []
     for path in args.bench_paths.split(","):
         if path == "noreset" and (args.machine != "q35" or args.kernel != "6.12"):
             log("[%s/%s/noreset] skipped: needs PCIe (q35) and a kernel that "
                 "honours No_Soft_Reset (6.12)" % (args.machine, args.kernel))
             continue
-        rts, mss, kept = [], [], 0
-        rows.append((path, rts, mss))
-        try:
-            vm, d = boot(args, path)
-        except Fail as e:
-            log("[%s/%s/%s] boot failed: %s" % (args.machine, args.kernel, path, e))
-            continue
-        with vm:
+        with boot(args, path) as vm:
             ok, before = draw(vm, 7)
+            rs = []
             for n in range(1, args.cycles + 1):
                 clear_dmesg(vm)
-                try:
-                    rt, _ = s3_cycle(vm, args.s3_timeout)
-                    ms, _ = guest_resume_ms(vm)
-                except Fail as e:
-                    log("[%s] cycle %d: %s" % (vm.tag, n, e))
-                    break
+                rs.append({"rt": s3_cycle(vm, args.s3_timeout)})
+                rs[-1]["ms"] = guest_resume_ms(vm)[0]
                 time.sleep(args.settle)
-                after = vm.screen("bench%d" % n)
-                kept += same(after, before)
-                rts.append(rt)
-                mss += [ms] if ms is not None else []
-                log("[%s] cycle %d: wakeup->answer %.3fs, guest resume devices %s ms, "
-                    "display %s" % (vm.tag, n, rt, ms, "kept" if same(after, before)
-                                    else "CHANGED (%s)" % describe(before, after)))
-        rows[-1] += (kept,)
-    log("bench-s3 (%s, %s guest, %s, TCG): path, cycles, wakeup->guest answer "
-        "avg/min/max [s], guest resume devices avg [ms], display kept" %
-        (args.machine, args.kernel, args.gpu))
-    for path, rts, mss, *kept in rows:
-        if rts:
-            log("  %-7s %2d  %.3f / %.3f / %.3f   %8s   %d/%d" % (
-                path, len(rts), sum(rts) / len(rts), min(rts), max(rts),
-                "%.1f" % (sum(mss) / len(mss)) if mss else "?", kept[0], len(rts)))
-        else:
-            log("  %-7s  no completed cycle" % path)
+                rs[-1]["kept"] = same(vm.screen("bench%d" % n), before)
+            rows.append(summary(vm.tag, rs))
+    log("bench-s3 (%s, %s guest, %s%s, TCG):" % (args.machine, args.kernel, args.gpu,
+                                                 ", desktop VM" if args.desktop else ""))
+    for row in rows:
+        log("  " + row)
 
 
 def qtest(qt, line):
@@ -926,24 +922,16 @@ class StreamPeer:
                 buf = buf[4 + n:]
 
 
-def pci_device(vm, which):
-    """query-pci's entry of a function: by qdev id or PCI device ID"""
-    for d in (d for bus in vm.machine.cmd("query-pci") for d in bus["devices"]):
-        if which in (d.get("qdev_id"), d["id"]["device"]):
-            return d
-    raise Fail("[%s] no PCI function %s" % (vm.tag, which))
-
-
-def net_up(vm, tag, peer):
+def net_up(vm, peer):
     """eth0 sends: pings reach the stream peer"""
     vm.run("sh ip link set eth0 up && ip addr flush dev eth0 && ip addr add "
            "10.0.2.15/24 dev eth0 && arp -s 10.0.2.2 52:54:00:12:34:02", 30)
     n = peer.frames
     vm.run("sh ping -c 3 -W 1 -s %d 10.0.2.2; true" % (PING_LEN - 42), 30)
     time.sleep(0.5)
-    log("[%s] the peer read %d of the guest's pings" % (tag, peer.frames - n))
+    log("[%s] the peer read %d of the guest's pings" % (vm.tag, peer.frames - n))
     if peer.frames - n < 3:
-        raise Fail("[%s] the guest's pings did not reach the peer" % tag)
+        raise Fail("[%s] the guest's pings did not reach the peer" % vm.tag)
 
 
 # virtio-pci's modern BAR 4: common cfg at 0, device_status at 20 in it
@@ -951,8 +939,11 @@ COMMON_STATUS, COMMON_FREEZE_MODE, VIRTIO_GPU_PCI_ID = 20, 64, 0x1050
 PIIX4_PCIHP_EJ, PIIX4_PCIHP_SEL = 0xae08, 0xae10
 HWRNG_CURRENT = "/sys/class/misc/hw_random/rng_current"
 PING_LEN = 165  # Ethernet, IPv4 and ICMP headers, 123 bytes of data
-FAULT_WANT = {"lost": "lost its state", "gone": "device is gone",
-              "stall": "did not stop", "refuse": "refused to stop"}
+# fault: what the guest logs, and the path of the device it breaks
+FAULTS = {"lost": ("lost its state", "virtio_gpu", "recovered"),
+          "gone": ("device is gone", "virtio_rng", "gone"),
+          "stall": ("did not stop", "virtio_net", "reset"),
+          "refuse": ("refused to stop", "virtio_rng", "reset")}
 
 
 def mode_faults(args):
@@ -968,8 +959,10 @@ def mode_faults(args):
     available ring inconsistent, QEMU refuses FREEZE_S3; the guest must
     take the reset path for it, and it gives bytes after resume.
     virtio-gpu keeps its display (gone, stall, refuse), the next S3 cycle
-    keeps it, and the guest logs no hung task."""
+    keeps it and every device (a device that is gone stays gone: the guest
+    was not told), and the guest logs no hung task."""
     fault, tmp = args.fault, tempfile.mkdtemp(prefix="qt", dir="/tmp")
+    want, drv, path = FAULTS[fault]
     if fault == "gone" and args.machine != "pc":
         raise Fail("--fault gone ejects through PIIX4's hot-plug controller: pc")
     extra = ["-qtest", "unix:%s/qtest,server=on,wait=off" % tmp,
@@ -983,16 +976,16 @@ def mode_faults(args):
                   "netdev=n0,id=net0,freeze_mode=on,mac=52:54:00:12:34:56"]
     else:
         args.settle = max(args.settle, 5.0)  # the re-probe, once tasks thaw
-    vm, d = boot(args, "freeze", extra)
-    tag, results, asleep = vm.tag + "/" + fault, [], None
-    with vm:
-        negotiated(vm, d, True)
+    with boot(args, "freeze", extra) as vm:
+        tag, asleep = vm.tag + "/" + fault, None
+        expect = dict(vm.expect, **{drv: "kept"})
         qt = QEMUQtestProtocol(tmp + "/qtest")
         qt.settimeout(10)
         qt.connect()
         shutil.rmtree(tmp, ignore_errors=True)
         if fault == "lost":
-            gpu = pci_device(vm, VIRTIO_GPU_PCI_ID)
+            gpu = next(d for bus in vm.machine.cmd("query-pci") for d in bus["devices"]
+                       if d["id"]["device"] == VIRTIO_GPU_PCI_ID)
             bar = [r for r in gpu["regions"] if r["bar"] == 4][0]["address"]
 
             def asleep():
@@ -1004,9 +997,10 @@ def mode_faults(args):
                 if st or fm:
                     raise Fail("[%s] the reset did not take" % tag)
         elif fault == "gone":
-            slot = pci_device(vm, "rng0")["slot"]
+            slot = next(d for bus in vm.machine.cmd("query-pci") for d in bus["devices"]
+                        if d.get("qdev_id") == "rng0")["slot"]
             log("[%s] guest read %s bytes of /dev/hwrng" %
-                (tag, vm.run("sh head -c 64 /dev/hwrng | wc -c", 30)))
+                (tag, *vm.run("sh head -c 64 /dev/hwrng | wc -c", 30)))
 
             def asleep():
                 qtest(qt, "outl %#x 0" % PIIX4_PCIHP_SEL)
@@ -1014,6 +1008,7 @@ def mode_faults(args):
                 vm.machine.event_wait("DEVICE_DELETED", timeout=10,
                                       match={"data": {"device": "rng0"}})
                 log("[%s] host ejected virtio-rng (slot %d)" % (tag, slot))
+            expect[drv] = "gone"  # and on every later sleep
         elif fault == "refuse":
             # No reads but the test's, which would rewrite avail idx: no
             # current hwrng, so the core's fill thread stops.
@@ -1026,7 +1021,7 @@ def mode_faults(args):
             log("[%s] host set virtio-rng's avail idx to %d (device at %d, %d "
                 "entries)" % (tag, idx, q["last-avail-idx"], q["vring-num"]))
         else:
-            net_up(vm, tag, peer)
+            net_up(vm, peer)
             peer.reading.clear()
             vm.run("sh ping -q -c 300 -i 0.01 -s 1400 -W 1 10.0.2.2; true", 60)
             q = vm.machine.cmd("x-query-virtio-queue-status", queue=1,
@@ -1035,20 +1030,18 @@ def mode_faults(args):
                 (tag, q["inuse"]))
             if q["inuse"] == 0:
                 raise Fail("[%s] no transmit held in flight" % tag)
-        r = one_cycle(vm, tag, 1, 10, args, results, asleep=asleep)
-        dm = r.get("dmesg", []) + vm.run("dmesg", 30)
-        seen = [line for line in dm if FAULT_WANT[fault] in line]
+        r = cycle(vm, 1, 10, asleep, dict(expect, **{drv: path}))
+        seen = [line for line in r["dmesg"] + vm.run("dmesg", 30) if want in line]
         log("[%s] guest: %s" % (tag, " | ".join(seen) or "nothing"))
         if not seen:
             raise Fail("[%s] the guest did not report '%s': %s" %
-                       (tag, FAULT_WANT[fault], " | ".join(dm)))
-        if not (r["answered"] and r["redraw"] and (fault == "lost" or cycle_ok(r))):
-            raise Fail("[%s] display %s, redraw %s, guest %s" % (
-                tag, "kept" if r["preserved"] else "lost", r["redraw"],
-                "answered" if r["answered"] else "hung"))
+                       (tag, want, " | ".join(r["dmesg"])))
+        if r["bad"] or not (r["kept"] or fault == "lost"):
+            raise Fail("[%s] display %s; %s" % (tag, "kept" if r["kept"] else "lost",
+                                                "; ".join(r["bad"])))
         if fault == "stall":
             peer.reading.set()
-            net_up(vm, tag, peer)
+            net_up(vm, peer)
         elif fault == "refuse":
             with open(os.path.join(vm.dir, "qemu.log"), errors="replace") as f:
                 qemu = [l for l in f if "virtio_freeze_refused" in l]
@@ -1057,22 +1050,17 @@ def mode_faults(args):
                 (tag, " | ".join(qemu).strip(), " ".join(n)))
             if not qemu or n != ["64"]:
                 raise Fail("[%s] QEMU did not refuse, or virtio-rng is lost" % tag)
-        r = one_cycle(vm, tag, 2, 20, args, results)
-        # (a device that is gone stays gone: the guest was not told)
-        if not cycle_ok(r) or fault != "gone" and any(
-                FAULT_WANT[fault] in l for l in r.get("dmesg", [])):
-            raise Fail("[%s] the next S3 cycle did not keep the display, or "
-                       "took the fault's path again: %s" %
-                       (tag, " | ".join(r.get("dmesg", []))))
-        dm = vm.run("dmesg -c hung|blocked|BUG|WARNING", 30)
-        if dm:
-            raise Fail("[%s] guest: %s" % (tag, " | ".join(dm)))
+        r = cycle(vm, 2, 20, expect=expect)
+        if r["bad"] or not r["kept"] or fault != "gone" and any(
+                want in l for l in r["dmesg"]):
+            raise Fail("[%s] the next S3 cycle did not keep the display and every "
+                       "device, or took the fault's path again: %s" %
+                       (tag, " | ".join(r["bad"] + r["dmesg"])))
 
 
 def mode_cmd(args):
     """Boot one path and run guest commands (debugging)."""
-    vm, d = boot(args, args.path if args.path != "both" else "freeze")
-    with vm:
+    with boot(args, args.path, check=False) as vm:
         for c in args.cmd:
             rc, out = vm.guest.run(c, args.s3_timeout)
             log("$ %s  (rc=%d)" % (c, rc))
@@ -1080,82 +1068,77 @@ def mode_cmd(args):
                 log("  " + l)
 
 
-def arguments(doc):
-    """The options of a VM run, run-desktop.py's too."""
-    ap = argparse.ArgumentParser(description=doc,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--machine", choices=tuple(MACHINES), default="q35")
-    ap.add_argument("--cycles", type=int, default=3)
-    ap.add_argument("--boot-timeout", type=int, default=180)
-    ap.add_argument("--s3-timeout", type=int, default=60)
-    ap.add_argument("--settle", type=float, default=1.0,
-                    help="seconds between the guest's answer and the screendump")
-    ap.add_argument("--keep", action="store_true", help="keep the run directory")
-    return ap
-
-
-def report(what, run, args):
-    """run(args), then PASS or FAIL with what and the time: the exit status"""
-    t0 = time.time()
-    try:
-        run(args)
-    except (Fail, QMPError, QEMUMachineError) as e:
-        log("FAIL: %s (%s, %.0f s)" % (e, what, time.time() - t0))
-        return 1
-    log("PASS: %s (%.0f s)" % (what, time.time() - t0))
-    return 0
-
-
 def main():
-    ap = arguments(__doc__)
-    ap.add_argument("--mode", choices=("e2e", "stock", "demo", "bench", "cmd",
-                                       "firmware-bug", "faults"),
-                    default="e2e")
-    ap.add_argument("--fault", choices=("lost", "gone", "stall", "refuse"), default="lost",
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mode", choices=("e2e", "stock", "bench", "faults",
+                                       "firmware-bug", "cmd"), default="e2e")
+    ap.add_argument("--machine", choices=tuple(MACHINES), default="q35")
+    ap.add_argument("--kernel", choices=("6.1", "6.12"), default="6.1")
+    ap.add_argument("--path", choices=("freeze", "stock", "noreset", "suspend"),
+                    default="freeze", help="e2e and cmd: the path")
+    ap.add_argument("--desktop", action="store_true", help="the desktop VM (6.12)")
+    ap.add_argument("--sleep", choices=("deep", "s2idle"),
+                    help="mem_sleep (default: the machine's; s2idle: suspend to "
+                         "idle, woken by the ACPI power button)")
+    ap.add_argument("--resize", action="store_true",
+                    help="desktop: QMP block_resize grows the disk during each sleep")
+    ap.add_argument("--cycles", type=int, default=3)
+    ap.add_argument("--gpu", choices=("virtio-gpu-pci", "virtio-vga") + GL_GPUS,
+                    help="the virtio-gpu device (GL ones on Xvfb; default "
+                         "virtio-gpu-pci, the desktop VM on pc: virtio-vga)")
+    ap.add_argument("--firmware", choices=tuple(SEABIOS) + tuple(OVMF), default="seabios")
+    ap.add_argument("--vga", action="store_true",
+                    help="also q35's standard VGA, -device VGA")
+    ap.add_argument("--fault", choices=tuple(FAULTS), default="lost",
                     help="faults: how the host breaks the device")
+    ap.add_argument("--bench-paths", default="freeze,stock,noreset",
+                    help="bench: comma-separated paths")
     ap.add_argument("--cmd", action="append", default=[],
                     help="cmd mode: guest command to run (repeatable)")
-    ap.add_argument("--kernel", choices=("6.1", "6.12"), default="6.1",
-                    help="guest kernel (see above)")
-    ap.add_argument("--gpu", choices=("virtio-gpu-pci", "virtio-vga") + GL_GPUS,
-                    default="virtio-gpu-pci",
-                    help="the virtio-gpu device (GL ones on Xvfb, see above)")
-    ap.add_argument("--bench-paths", default="freeze,stock,noreset",
-                    help="bench: comma-separated paths (freeze, stock, noreset)")
-    ap.add_argument("--path", choices=("freeze", "stock", "noreset", "both"),
-                    default="both",
-                    help="demo: which path(s)")
-    ap.add_argument("--out", default=os.path.join(TOP, "build/demo"))
+    ap.add_argument("--out", help="e2e, stock: write cycle 1's pictures here")
     ap.add_argument("--freeze-variant", default="patched",
                     help="initramfs variant for the freeze path")
     ap.add_argument("--stock-variant", default="stock",
-                    help="variant for the stock path (stock|patched): 6.1: the "
-                         "initramfs's modules, 6.12: bzImage-6.12-stock or "
-                         "bzImage-6.12")
+                    help="the other paths' variant (stock|patched): 6.1: the "
+                         "initramfs's modules, 6.12: bzImage-6.12-stock or bzImage-6.12")
     ap.add_argument("--stock-freeze-mode", choices=("absent", "off", "on"),
                     default="absent",
                     help="freeze_mode property on the stock path (absent: not "
                          "given, works with an unpatched QEMU)")
     ap.add_argument("--append", default="", help="extra kernel command line")
+    ap.add_argument("--boot-timeout", type=int, default=180)
+    ap.add_argument("--s3-timeout", type=int, default=60)
     ap.add_argument("--redraw-timeout", type=int, default=20)
-    ap.add_argument("--firmware", choices=tuple(SEABIOS) + tuple(OVMF),
-                    default="seabios", help="firmware (see above)")
-    ap.add_argument("--vga", action="store_true",
-                    help="also q35's standard VGA, -device VGA (see above)")
+    ap.add_argument("--settle", type=float, default=1.0,
+                    help="seconds between the guest's answer and the screendump")
+    ap.add_argument("--keep", action="store_true", help="keep the run directory")
     args = ap.parse_args()
-    what = "%s %s %s%s%s%s" % (args.mode + (" " + args.fault if args.mode == "faults"
-                                            else ""), args.machine, args.kernel,
-                               "" if args.gpu == "virtio-gpu-pci" else " " + args.gpu,
-                               " +VGA" if args.vga else "",
-                               "" if args.firmware == "seabios" else " " + args.firmware)
-    if args.gpu in GL_GPUS and "QTEST_XVFB_SCREEN" not in os.environ:
-        log("FAIL: %s needs the Xvfb display of scripts/xvfb-run.sh, with no "
-            "DISPLAY set (build/guest/xvfb.log) (%s)" % (args.gpu, what))
+    m = MACHINES[args.machine]
+    args.sleep = args.sleep or m.sleep
+    args.gpu = args.gpu or ("virtio-vga" if args.desktop and args.machine == "pc"
+                            else "virtio-gpu-pci")
+    what = "%s %s" % (args.mode + (" " + args.fault if args.mode == "faults" else "") +
+                      (" " + args.path if args.mode in ("e2e", "cmd") else ""),
+                      " ".join(a for a in (
+                          args.machine, args.kernel, m.gpu or args.gpu, "+VGA" * args.vga,
+                          os.path.basename(m.bios) if m.bios else args.firmware,
+                          "desktop" * args.desktop,
+                          "resize" * args.resize, args.sleep) if a))
+    t0 = time.time()
+    try:
+        if args.gpu in GL_GPUS and "QTEST_XVFB_SCREEN" not in os.environ:
+            raise Fail("%s needs the Xvfb display of scripts/xvfb-run.sh, with no "
+                       "DISPLAY set (build/guest/xvfb.log)" % args.gpu)
+        if (args.desktop or args.resize) and args.kernel != "6.12":
+            raise Fail("the desktop VM runs the 6.12 kernel (--kernel 6.12)")
+        {"e2e": mode_e2e, "stock": mode_stock, "bench": mode_bench, "cmd": mode_cmd,
+         "firmware-bug": mode_firmware_bug, "faults": mode_faults}[args.mode](args)
+    except (Fail, QMPError, QEMUMachineError) as e:
+        log("FAIL: %s (%s, %.0f s)" % (e, what, time.time() - t0))
         return 1
-    return report(what, {"e2e": mode_e2e, "stock": mode_stock, "demo": mode_demo,
-                         "bench": mode_bench, "cmd": mode_cmd,
-                         "firmware-bug": mode_firmware_bug,
-                         "faults": mode_faults}[args.mode], args)
+    log("PASS: %s (%.0f s)" % (what, time.time() - t0))
+    return 0
 
 
 if __name__ == "__main__":
