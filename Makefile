@@ -21,10 +21,11 @@ SAN_BUILD := $(BUILD)/san
 TARBALL := $(TOP)/downloads/qemu-10.0.2.tar.xz
 SERIES_OUT ?= $(BUILD)/series
 
-# ccache, through Debian's compiler links, when it is installed; paths
+# ccache, through Debian's compiler links, once it is installed (`deps`
+# installs it before the first configure, after this line is read); paths
 # relative to the checkout and the working directory left out of the hash
 # (-g would put it in), so that another clone hits the same cache.
-export PATH := $(if $(wildcard /usr/lib/ccache/cc),/usr/lib/ccache:)$(PATH)
+export PATH := /usr/lib/ccache:$(PATH)
 export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
 
