@@ -61,3 +61,5 @@ if ! satisfy >"$log" 2>&1; then
     apt-get update -q >/dev/null
     satisfy >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 fi
+# Debian's ccache links only the compilers installed before it (clang: fuzz)
+! command -v update-ccache-symlinks >/dev/null || update-ccache-symlinks
