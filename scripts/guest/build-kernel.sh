@@ -59,6 +59,8 @@ mkdir -p "$obj"
 export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/freeze-mode/kernel-ccache}
 # Paths below the checkout relative, so that another clone hits the cache
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$top} CCACHE_NOHASHDIR=1
+# Depend mode (as the Makefile's): a miss reads the -MMD file, no second cpp
+export CCACHE_DEPEND=1
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 # Fixed build time and host, so that ccache hits files including generated headers
 export KBUILD_BUILD_TIMESTAMP="2024-01-01" KBUILD_BUILD_USER=guest KBUILD_BUILD_HOST=freeze-mode
