@@ -200,27 +200,13 @@ static bool virtio_freeze_rings_valid(VirtIODevice *vdev, int *bad)
 }
 
 /*
- * Complete the transition in progress if nothing holds it up.  @visible
- * says whether the driver may have read BUSY in freeze_mode, in which
- * case it is told about the completion with a configuration change
- * notification.  SUSPEND has none: the driver polls device status, and a
- * suspended device sends no configuration change notification (one
- * latched meanwhile is sent on resume, below).
+ * The transition in progress ends: the device is in its target mode.
+ * @visible says whether the driver may have read BUSY in freeze_mode, in
+ * which case it is told with a configuration change notification.
  */
-static void virtio_freeze_try_complete(VirtIODevice *vdev, bool visible)
+static void virtio_freeze_arrive(VirtIODevice *vdev, bool visible)
 {
     uint16_t mode = vdev->freeze.target;
-
-    if (!virtio_freeze_mode_busy(vdev)) {
-        return;
-    }
-    if (virtio_freeze_requests_pending(vdev)) {
-        trace_virtio_freeze_wait(vdev, mode);
-        return;
-    }
-    if (virtio_freeze_suspend_held(vdev)) {
-        visible = false;
-    }
 
     vdev->freeze.mode = mode;
     if (mode == VIRTIO_FREEZE_MODE_UNFREEZE) {
@@ -237,6 +223,24 @@ static void virtio_freeze_try_complete(VirtIODevice *vdev, bool visible)
     } else if (visible) {
         virtio_notify_config_irq(vdev);
     }
+}
+
+/*
+ * Complete the transition in progress if nothing holds it up.  SUSPEND
+ * has no completion notification: the driver polls device status, and a
+ * suspended device sends no configuration change notification (one
+ * latched meanwhile is sent on resume, above).
+ */
+static void virtio_freeze_try_complete(VirtIODevice *vdev, bool visible)
+{
+    if (!virtio_freeze_mode_busy(vdev)) {
+        return;
+    }
+    if (virtio_freeze_requests_pending(vdev)) {
+        trace_virtio_freeze_wait(vdev, vdev->freeze.target);
+        return;
+    }
+    virtio_freeze_arrive(vdev, visible && !virtio_freeze_suspend_held(vdev));
 }
 
 static void virtio_freeze_bh(void *opaque)
@@ -259,6 +263,28 @@ void virtio_freeze_poke(VirtIODevice *vdev)
     assert(bql_locked());
     if (vdev->freeze.bh) {
         qemu_bh_schedule(vdev->freeze.bh);
+    }
+}
+
+void virtio_freeze_completion_lost(VirtIODevice *vdev)
+{
+    bool suspend = virtio_freeze_suspend_held(vdev);
+
+    if (!virtio_freeze_mode_busy(vdev) ||
+        vdev->freeze.target == VIRTIO_FREEZE_MODE_UNFREEZE) {
+        return;
+    }
+    assert(bql_locked());
+    trace_virtio_freeze_refused(vdev, vdev->freeze.target, vdev->freeze.mode);
+    /*
+     * A freeze ends where it began (handshake step 3), and a driver that
+     * read BUSY is told; a suspend fails
+     */
+    vdev->freeze.target = VIRTIO_FREEZE_MODE_UNFREEZE;
+    virtio_freeze_arrive(vdev, !suspend);
+    if (suspend) {
+        virtio_error(vdev, "cannot suspend: a request completed while the "
+                     "device could not write its used ring");
     }
 }
 
@@ -624,6 +650,11 @@ const VMStateDescription vmstate_virtio_freeze = {
         VMSTATE_BOOL(freeze.config_latched, VirtIODevice),
         VMSTATE_UINT8_ARRAY(freeze.kicked, VirtIODevice,
                             VIRTIO_FREEZE_KICK_BYTES),
+        /*
+         * What config_generation read when the device stopped: it must
+         * still read that, and change on resume if anything did
+         */
+        VMSTATE_UINT32(generation, VirtIODevice),
         VMSTATE_END_OF_LIST()
     }
 };

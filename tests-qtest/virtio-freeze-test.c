@@ -43,6 +43,14 @@
 #define FZ_BLK_SLOT                             4
 #define FZ_BLK2_SLOT                            5
 #define FZ_ISR_CONFIG                           2
+/*
+ * A drive whose first read of sector 1 fails with rerror=stop: the VM
+ * stops, and virtio-blk keeps the request in flight until it runs again
+ */
+#define FZ_HELD_DRIVE "-drive if=none,id=drv0,format=raw,rerror=stop," \
+    "file.driver=blkdebug,file.image.filename=%s," \
+    "file.inject-error.0.event=read_aio,file.inject-error.0.sector=1," \
+    "file.inject-error.0.once=on "
 
 /* ---- register access ------------------------------------------------ */
 
@@ -387,6 +395,16 @@ static void fz_blk_init_msix(FzBlk *b, QVirtioMachine *m, int slot)
     qvirtio_set_driver_ok(&b->dev->vdev);
 }
 
+/* The driver's reset path: reset the device and initialise it again */
+static void fz_blk_reinit(FzBlk *b, QVirtioMachine *m)
+{
+    qvirtio_reset(&b->dev->vdev);
+    qvirtqueue_cleanup(b->dev->vdev.bus, b->vq, b->alloc);
+    fz_negotiate(b->dev, true);
+    b->vq = qvirtqueue_setup(&b->dev->vdev, &m->alloc, 0);
+    qvirtio_set_driver_ok(&b->dev->vdev);
+}
+
 /* Did the device notify a used buffer (MSI-X)?  Acknowledges it. */
 static bool fz_queue_notified(FzBlk *b)
 {
@@ -701,13 +719,9 @@ static void test_refuse(const void *data)
     qvirtqueue_corrupt_avail(b.qts, b.vq);
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_UNFREEZE);
     g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==, status);
-    qvirtio_reset(&b.dev->vdev);
-    qvirtqueue_cleanup(b.dev->vdev.bus, b.vq, b.alloc);
 
     /* Cannot resume: UNFREEZE is not refused, NEEDS_RESET says it */
-    fz_negotiate(b.dev, true);
-    b.vq = qvirtqueue_setup(&b.dev->vdev, &m.alloc, 0);
-    qvirtio_set_driver_ok(&b.dev->vdev);
+    fz_blk_reinit(&b, &m);
     head = fz_blk_read(&b, 0, &req);
     fz_blk_wait_done(&b, head, req);
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
@@ -719,11 +733,7 @@ static void test_refuse(const void *data)
     g_assert_cmphex(fz_isr(b.dev) & FZ_ISR_CONFIG, ==, FZ_ISR_CONFIG);
 
     /* A reset brings it back */
-    qvirtio_reset(&b.dev->vdev);
-    qvirtqueue_cleanup(b.dev->vdev.bus, b.vq, b.alloc);
-    fz_negotiate(b.dev, true);
-    b.vq = qvirtqueue_setup(&b.dev->vdev, &m.alloc, 0);
-    qvirtio_set_driver_ok(&b.dev->vdev);
+    fz_blk_reinit(&b, &m);
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
     fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
     head = fz_blk_read(&b, 0, &req);
@@ -885,6 +895,14 @@ static void fz_migration_end(FzBlk *b, QVirtioMachine *src,
     qvirtio_machine_stop(src);
 }
 
+/* Resize the disk of drive drv0 to @mib MiB */
+static void fz_resize(FzBlk *b, int mib)
+{
+    qtest_qmp_assert_success(b->qts, "{'execute': 'block_resize', "
+                             "'arguments': {'device': 'drv0', 'size': %d}}",
+                             mib << 20);
+}
+
 static void test_migrate_frozen(const void *data)
 {
     const char *machine = data;
@@ -894,7 +912,7 @@ static void test_migrate_frozen(const void *data)
     uint64_t req;
     uint32_t head, gf;
     uint16_t used_idx;
-    uint8_t status;
+    uint8_t status, gen;
 
     qvirtio_machine_start(&src, machine, NULL,
                           "-drive if=none,id=drv0,format=raw,file=%s "
@@ -904,19 +922,32 @@ static void test_migrate_frozen(const void *data)
     fz_blk_init(&b, &src, FZ_BLK_SLOT, true);
     head = fz_blk_read(&b, 0, &req);
     fz_blk_wait_done(&b, head, req);
+    /* A change while running: the generation is not the initial one */
+    fz_resize(&b, 2);
+    g_assert_cmphex(fz_isr(b.dev) & FZ_ISR_CONFIG, ==, FZ_ISR_CONFIG);
+    gen = fz_generation(b.dev);
 
     fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
     status = qvirtio_pci_common_status(b.dev);
     gf = fz_driver_features_hi(b.dev);
     used_idx = fz_used_idx(&b);
+    /* ... and one while frozen, to be notified after the migration */
+    fz_resize(&b, 4);
 
     fz_migrate_blk(&b, &src, &dst, file);
     g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3);
     g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==, status);
     g_assert_cmphex(fz_driver_features_hi(b.dev), ==, gf);
     g_assert_cmpint(fz_used_idx(&b), ==, used_idx);
+    g_assert_cmpuint(fz_generation(b.dev), ==, gen);
+    g_assert_cmpint(qvirtio_config_readq(&b.dev->vdev, 0), ==,
+                    2 * 1024 * 1024 / 512);
 
     fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
+    g_assert_cmphex(fz_isr(b.dev) & FZ_ISR_CONFIG, ==, FZ_ISR_CONFIG);
+    g_assert_cmpuint(fz_generation(b.dev), !=, gen);
+    g_assert_cmpint(qvirtio_config_readq(&b.dev->vdev, 0), ==,
+                    4 * 1024 * 1024 / 512);
     head = fz_blk_read(&b, 1, &req);
     fz_blk_wait_done(&b, head, req);
 
@@ -942,11 +973,7 @@ static void test_migrate_busy(const void *data)
     uint8_t status;
 
     qvirtio_machine_start(&src, machine, NULL,
-                          "-drive if=none,id=drv0,format=raw,rerror=stop,"
-                          "file.driver=blkdebug,file.image.filename=%s,"
-                          "file.inject-error.0.event=read_aio,"
-                          "file.inject-error.0.sector=1,"
-                          "file.inject-error.0.once=on "
+                          FZ_HELD_DRIVE
                           "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
                           "freeze_mode=on", file, FZ_BLK_SLOT);
     fz_blk_init_msix(&b, &src, FZ_BLK_SLOT);
@@ -1000,11 +1027,7 @@ static void fz_unplug_test(bool s3, bool busy)
     uint64_t req;
 
     qvirtio_machine_start(&m, "pc", NULL,
-                          "-drive if=none,id=drv0,format=raw,rerror=stop,"
-                          "file.driver=blkdebug,file.image.filename=%s,"
-                          "file.inject-error.0.event=read_aio,"
-                          "file.inject-error.0.sector=1,"
-                          "file.inject-error.0.once=on "
+                          FZ_HELD_DRIVE
                           "-device virtio-blk-pci,id=blk0,drive=drv0,addr=%d.0,"
                           "freeze_mode=on", file, FZ_BLK_SLOT);
     fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
@@ -1258,6 +1281,61 @@ static void test_unfreeze_bus_master_off(const void *data)
     head = fz_blk_read(&b, 2, &req);
     fz_blk_wait_done(&b, head, req);
     g_assert_true(fz_queue_notified(&b));
+
+    fz_blk_free(&b);
+    qvirtio_machine_stop(&m);
+}
+
+/*
+ * Bus mastering turned off while a freeze waits for a request: the
+ * request completes, but the device cannot write it to its used ring and
+ * drops the completion, as a device without bus mastering does.  It can
+ * then no longer say that it completed every request it took: the freeze
+ * ends where it began, without BUSY, and the driver that read BUSY is
+ * notified (INTx: no bus mastering needed).  It takes its reset path.
+ * The request is held by rerror=stop until the VM runs again.
+ */
+static void test_busy_bus_master_off(const void *data)
+{
+    const char *machine = data;
+    const char *file = qvirtio_drive_file();
+    QVirtioMachine m;
+    FzBlk b = { 0 };
+    uint64_t req;
+    uint32_t head;
+    uint16_t cmd;
+    uint8_t status;
+
+    qvirtio_machine_start(&m, machine, NULL,
+                          FZ_HELD_DRIVE
+                          "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on", file, FZ_BLK_SLOT);
+    fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
+    status = qvirtio_pci_common_status(b.dev);
+    cmd = qpci_config_readw(b.dev->pdev, PCI_COMMAND);
+    head = fz_blk_read(&b, 1, &req);
+    qtest_qmp_eventwait(m.qts, "STOP");
+    qvirtio_freeze_write(b.dev, FREEZE_S3);
+    g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
+    fz_isr(b.dev);
+
+    qpci_config_writew(b.dev->pdev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
+    g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==, status);
+    /* Running again, the device retries the read: it cannot complete it */
+    qtest_qmp_assert_success(m.qts, "{'execute': 'cont'}");
+    fz_wait_not_busy(b.dev);
+    g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_UNFREEZE);
+    g_assert_cmphex(fz_isr(b.dev) & FZ_ISR_CONFIG, ==, FZ_ISR_CONFIG);
+    g_assert_cmpint(fz_used_idx(&b), ==, b.vq->last_used_idx);
+    g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==, status);
+
+    /* The reset path: the device works again */
+    qpci_config_writew(b.dev->pdev, PCI_COMMAND, cmd);
+    fz_blk_reinit(&b, &m);
+    head = fz_blk_read(&b, 2, &req);
+    fz_blk_wait_done(&b, head, req);
+    fz_expect_write(b.dev, FREEZE_S3, FREEZE_S3);
+    fz_expect_write(b.dev, FREEZE_UNFREEZE, FREEZE_UNFREEZE);
 
     fz_blk_free(&b);
     qvirtio_machine_stop(&m);
@@ -1610,6 +1688,7 @@ static void register_freeze_tests(void)
         { "migrate-frozen", test_migrate_frozen },
         { "migrate-busy", test_migrate_busy },
         { "unfreeze-bus-master-off", test_unfreeze_bus_master_off },
+        { "busy-bus-master-off", test_busy_bus_master_off },
         { "suspend-excluded", test_suspend_excluded },
     };
     int i, j;

@@ -19,6 +19,7 @@
 #include "qobject/qstring.h"
 #include "standard-headers/linux/virtio_blk.h"
 #include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/pci_regs.h"
 #include "standard-headers/linux/virtio_pci.h"
 #include "standard-headers/linux/virtio_ring.h"
 #include "libqos/virtio.h"
@@ -112,6 +113,19 @@ static uint8_t sp_generation(SpDev *d)
                              VIRTIO_PCI_COMMON_CFGGENERATION);
     }
     return qtest_readl(d->m.qts, SP_MMIO_BASE + QVIRTIO_MMIO_CONFIG_GENERATION);
+}
+
+/* Resize the disk to @mib MiB, and let virtio-blk's resize callback run */
+static void sp_resize(SpDev *d, int mib)
+{
+    int i;
+
+    qtest_qmp_assert_success(d->m.qts, "{'execute': 'block_resize', "
+                             "'arguments': {'device': 'drv0', 'size': %d}}",
+                             mib << 20);
+    for (i = 0; i < 10; i++) {
+        qtest_clock_step(d->m.qts, 1000);
+    }
 }
 
 /*
@@ -394,7 +408,6 @@ static void test_config(const void *data)
     SpDev d;
     uint64_t capacity;
     uint8_t wce, gen;
-    int i;
 
     sp_start(&d, machine, drive, ",suspend=on", NULL);
     sp_init(&d, f);
@@ -417,12 +430,7 @@ static void test_config(const void *data)
 
     sp_suspend(&d);
 
-    qtest_qmp_assert_success(d.m.qts, "{'execute': 'block_resize', "
-                             "'arguments': {'device': 'drv0', "
-                             "'size': 2097152}}");
-    for (i = 0; i < 10; i++) {
-        qtest_clock_step(d.m.qts, 1000);
-    }
+    sp_resize(&d, 2);
     g_assert_cmphex(sp_isr(&d), ==, 0);
     g_assert_cmpuint(qvirtio_config_readq(d.m.vdev, 0), ==, capacity);
     /* What a read returns did not change, nor does the generation */
@@ -517,12 +525,70 @@ static void test_needs_reset(const void *data)
     sp_stop(&d);
 }
 
+/*
+ * Bus mastering turned off while a suspend waits for a request (virtio-pci
+ * keeps DRIVER_OK for a device that is stopping): the request completes,
+ * but the device cannot write it to its used ring and drops the
+ * completion, as a device without bus mastering does.  It did not use
+ * every buffer it took, so it does not suspend: "the device MUST either
+ * suspend itself or set the DEVICE_NEEDS_RESET bit".  A reset brings it
+ * back.  The request is held by rerror=stop until the VM runs again (a
+ * blkdebug breakpoint would hold up the drain of bus mastering off).
+ */
+static void test_bus_master_off(const void *data)
+{
+    const char *machine = data;
+    const char *file = qvirtio_drive_file();
+    g_autofree char *drive = g_strdup_printf(
+        "-drive if=none,id=drv0,format=raw,rerror=stop,file.driver=blkdebug,"
+        "file.image.filename=%s,file.inject-error.0.event=read_aio,"
+        "file.inject-error.0.sector=1,file.inject-error.0.once=on", file);
+    SpDev d;
+    QPCIDevice *pdev;
+    uint64_t req;
+    uint16_t cmd;
+    uint8_t st;
+
+    sp_start(&d, machine, drive, ",suspend=on", NULL);
+    sp_init(&d, SP_F_SUSPEND);
+    st = sp_status(&d);
+    sp_isr(&d);
+    pdev = d.m.pci->pdev;
+    cmd = qpci_config_readw(pdev, PCI_COMMAND);
+
+    sp_read(&d, 1, &req);
+    qtest_qmp_eventwait(d.m.qts, "STOP");
+    sp_set_status(&d, st | SP_SUSPEND);
+    qpci_config_writew(pdev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
+    g_assert_cmphex(sp_status(&d), ==, st | SP_SUSPEND);
+
+    qtest_qmp_assert_success(d.m.qts, "{'execute': 'cont'}");
+    g_assert_cmphex(sp_wait_status(&d, SP_SUSPEND | VIRTIO_CONFIG_S_NEEDS_RESET,
+                                   VIRTIO_CONFIG_S_NEEDS_RESET),
+                    ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
+    g_assert_cmphex(sp_isr(&d) & SP_ISR_CONFIG, ==, SP_ISR_CONFIG);
+    g_assert_cmpint(sp_used_idx(&d), ==, d.vq->last_used_idx);
+
+    qpci_config_writew(pdev, PCI_COMMAND, cmd);
+    sp_reset(&d);
+    sp_init(&d, SP_F_SUSPEND);
+    sp_request(&d, 1);
+    sp_suspend(&d);
+    sp_resume(&d);
+
+    sp_reset(&d);
+    sp_stop(&d);
+}
+
 /* ---- migration of a suspended device ------------------------------- */
 
 /*
- * The suspended state, and a kick latched while suspended, migrate: the
- * destination presents the device as suspended and serves the request
- * when the driver resumes it there.
+ * The suspended state, and a kick and a configuration change latched
+ * while suspended, migrate: the destination presents the device as
+ * suspended, with the configuration and config_generation the driver
+ * read before it suspended the device, and when the driver resumes it
+ * there, serves the request and notifies the change with a new
+ * generation.
  */
 static void test_migrate(const void *data)
 {
@@ -536,22 +602,35 @@ static void test_migrate(const void *data)
     uint64_t req;
     uint32_t head;
     uint16_t used;
-    uint8_t st;
+    uint8_t st, gen;
 
     sp_start(&src, machine, drive, ",suspend=on", NULL);
     sp_init(&src, SP_F_SUSPEND);
     sp_request(&src, 0);
+    /* A change while running: the generation is not the initial one */
+    sp_resize(&src, 2);
+    g_assert_cmphex(sp_isr(&src), ==, SP_ISR_CONFIG_CHANGE);
+    gen = sp_generation(&src);
     st = sp_suspend(&src);
     head = sp_read(&src, 1, &req);
     used = sp_used_idx(&src);
+    sp_resize(&src, 4);
+    g_assert_cmpuint(sp_generation(&src), ==, gen);
 
     /* The driver moves over with the guest's memory */
     sp_start(&dst, machine, drive, ",suspend=on", incoming);
     sp_migrate(&src, &dst, uri);
     g_assert_cmphex(sp_status(&dst), ==, st);
     g_assert_cmpint(sp_used_idx(&dst), ==, used);
+    g_assert_cmpuint(sp_generation(&dst), ==, gen);
+    g_assert_cmpuint(qvirtio_config_readq(dst.m.vdev, 0), ==,
+                     2 * 1024 * 1024 / 512);
     sp_resume(&dst);
     sp_wait_done(&dst, head, req);
+    g_assert_cmphex(sp_isr(&dst) & SP_ISR_CONFIG, ==, SP_ISR_CONFIG);
+    g_assert_cmpuint(sp_generation(&dst), !=, gen);
+    g_assert_cmpuint(qvirtio_config_readq(dst.m.vdev, 0), ==,
+                     4 * 1024 * 1024 / 512);
     sp_request(&dst, 2);
     sp_reset(&dst);
 
@@ -581,9 +660,7 @@ static void test_needs_reset_migrate(const void *data)
     st = sp_status(&src);
     sp_request(&src, 0);
     sp_suspend(&src);
-    qtest_qmp_assert_success(src.m.qts, "{'execute': 'block_resize', "
-                             "'arguments': {'device': 'drv0', "
-                             "'size': 2097152}}");
+    sp_resize(&src, 2);
     qvirtqueue_corrupt_avail(src.m.qts, src.vq);
     sp_set_status(&src, sp_status(&src) | SP_DRIVER_OK);
     g_assert_cmphex(sp_status(&src), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
@@ -701,6 +778,13 @@ int main(int argc, char **argv)
             g_autofree char *path = g_strdup_printf(
                 "virtio-suspend/%s/%s", machines[j], cases[i].name);
             qtest_add_data_func(path, machines[j], cases[i].fn);
+        }
+    }
+    for (i = 0; i < ARRAY_SIZE(pci_machines); i++) {
+        if (qtest_has_machine(pci_machines[i])) {
+            g_autofree char *path = g_strdup_printf(
+                "virtio-suspend/%s/bus-master-off", pci_machines[i]);
+            qtest_add_data_func(path, pci_machines[i], test_bus_master_off);
         }
     }
     if (qtest_has_machine("pc") && qtest_has_device("virtio-scsi-pci")) {

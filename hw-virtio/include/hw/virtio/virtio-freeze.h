@@ -132,6 +132,16 @@ void virtio_freeze_device_enabled(VirtIODevice *vdev);
  */
 void virtio_freeze_poke(VirtIODevice *vdev);
 
+/*
+ * Called by the core when it drops a completion because the device
+ * cannot reach its used ring (virtio_device_disabled()).  A device on
+ * its way into a stopped mode can then no longer say that it completed
+ * every request it took: it does not stop.  It runs on, and a suspend
+ * fails with DEVICE_NEEDS_RESET, while a freeze ends where it began: the
+ * driver reads the old mode back and takes its reset path.
+ */
+void virtio_freeze_completion_lost(VirtIODevice *vdev);
+
 extern const VMStateDescription vmstate_virtio_freeze;
 
 #endif
