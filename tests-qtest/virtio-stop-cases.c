@@ -369,6 +369,10 @@ static void test_net(const void *data)
                              "{'name': 'n0', 'up': true}}");
     vsc_net_send(sv[0], "while-frozen-1");
     vsc_net_send(sv[0], "while-frozen-2");
+    vsc_settle(m.qts);
+    /* A link event flushes the back-end's queue: the packets stay in it */
+    qtest_qmp_assert_success(m.qts, "{'execute': 'set_link', 'arguments': "
+                             "{'name': 'n0', 'up': true}}");
     vsc_kick_raw(d, rx);
     vsc_kick_raw(d, tx);
     vsc_settle(m.qts);
