@@ -277,7 +277,7 @@ void virtio_freeze_completion_lost(VirtIODevice *vdev)
     assert(bql_locked());
     trace_virtio_freeze_refused(vdev, vdev->freeze.target, vdev->freeze.mode);
     /*
-     * A freeze ends where it began (handshake step 3), and a driver that
+     * A freeze ends where it began, as a refusal does, and a driver that
      * read BUSY is told; a suspend fails
      */
     vdev->freeze.target = VIRTIO_FREEZE_MODE_UNFREEZE;
