@@ -639,35 +639,52 @@ static void test_migrate(const void *data)
 }
 
 /*
- * A resume that fails (the driver corrupted the ring while the device
- * was suspended) leaves nothing latched behind: the device needs a reset
- * and says so, and it migrates like any device that does.  Here a
- * configuration change was latched while it was suspended.
+ * A driver that corrupts the ring while the device is suspended: the
+ * device does not look at the ring before it resumes, migrated or not,
+ * and the resume fails.  A failed resume leaves nothing latched behind:
+ * the device needs a reset and says so, and it migrates like any device
+ * that does.  Here a configuration change was latched while it was
+ * suspended.
  */
 static void test_needs_reset_migrate(const void *data)
 {
     const char *machine = data;
     const char *file = qvirtio_drive_file();
     g_autofree char *uri = g_strdup_printf("unix:%s/mig", qvirtio_tmp_dir());
+    g_autofree char *uri2 = g_strdup_printf("unix:%s/mig2", qvirtio_tmp_dir());
     g_autofree char *drive = g_strdup_printf(
         "-drive if=none,id=drv0,format=raw,file=%s", file);
     g_autofree char *incoming = g_strdup_printf("-incoming %s", uri);
-    SpDev src, dst;
-    uint8_t st;
+    g_autofree char *incoming2 = g_strdup_printf("-incoming %s", uri2);
+    SpDev src, mid, dst;
+    uint8_t st, suspended, gen;
 
     sp_start(&src, machine, drive, ",suspend=on", NULL);
     sp_init(&src, SP_F_SUSPEND);
     st = sp_status(&src);
     sp_request(&src, 0);
     sp_suspend(&src);
+    sp_isr(&src);
+    gen = sp_generation(&src);
     sp_resize(&src, 2);
     qvirtqueue_corrupt_avail(src.m.qts, src.vq);
-    sp_set_status(&src, sp_status(&src) | SP_DRIVER_OK);
-    g_assert_cmphex(sp_status(&src), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
-    g_assert_cmphex(sp_isr(&src) & SP_ISR_CONFIG, ==, SP_ISR_CONFIG);
+    suspended = sp_status(&src);
+    g_assert_cmphex(sp_isr(&src), ==, 0);
 
-    sp_start(&dst, machine, drive, ",suspend=on", incoming);
-    sp_migrate(&src, &dst, uri);
+    /* Migrated while suspended: the destination is what the source was */
+    sp_start(&mid, machine, drive, ",suspend=on", incoming);
+    sp_migrate(&src, &mid, uri);
+    g_assert_cmphex(sp_status(&mid), ==, suspended);
+    g_assert_cmphex(sp_isr(&mid), ==, 0);
+    g_assert_cmpuint(sp_generation(&mid), ==, gen);
+
+    /* The resume finds the corrupted ring */
+    sp_set_status(&mid, sp_status(&mid) | SP_DRIVER_OK);
+    g_assert_cmphex(sp_status(&mid), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
+    g_assert_cmphex(sp_isr(&mid) & SP_ISR_CONFIG, ==, SP_ISR_CONFIG);
+
+    sp_start(&dst, machine, drive, ",suspend=on", incoming2);
+    sp_migrate(&mid, &dst, uri2);
     g_assert_cmphex(sp_status(&dst), ==, st | VIRTIO_CONFIG_S_NEEDS_RESET);
     g_assert_cmpuint(qvirtio_config_readq(dst.m.vdev, 0), ==,
                      2 * 1024 * 1024 / 512);
@@ -679,6 +696,7 @@ static void test_needs_reset_migrate(const void *data)
     sp_reset(&dst);
 
     sp_stop(&dst);
+    sp_stop(&mid);
     sp_stop(&src);
 }
 
