@@ -266,25 +266,53 @@ void virtio_freeze_poke(VirtIODevice *vdev)
     }
 }
 
+/* Is a transition into a stopped mode in progress? */
+static bool virtio_freeze_stopping(VirtIODevice *vdev)
+{
+    return virtio_freeze_mode_busy(vdev) &&
+           vdev->freeze.target != VIRTIO_FREEZE_MODE_UNFREEZE;
+}
+
+/*
+ * The device runs again, but serves nothing of what it latched: it
+ * needs a reset, which virtio_error() asks for (and notifies).
+ */
+static void virtio_freeze_abandon(VirtIODevice *vdev)
+{
+    vdev->freeze.target = VIRTIO_FREEZE_MODE_UNFREEZE;
+    vdev->freeze.mode = VIRTIO_FREEZE_MODE_UNFREEZE;
+    virtio_freeze_config_resume(vdev);
+    vdev->freeze.config_latched = false;
+    memset(vdev->freeze.kicked, 0, sizeof(vdev->freeze.kicked));
+}
+
 void virtio_freeze_completion_lost(VirtIODevice *vdev)
 {
-    bool suspend = virtio_freeze_suspend_held(vdev);
-
-    if (!virtio_freeze_mode_busy(vdev) ||
-        vdev->freeze.target == VIRTIO_FREEZE_MODE_UNFREEZE) {
+    if (!virtio_freeze_stopping(vdev)) {
         return;
     }
     assert(bql_locked());
-    trace_virtio_freeze_refused(vdev, vdev->freeze.target, vdev->freeze.mode);
-    /*
-     * A freeze ends where it began, as a refusal does, and a driver that
-     * read BUSY is told; a suspend fails
-     */
-    vdev->freeze.target = VIRTIO_FREEZE_MODE_UNFREEZE;
-    virtio_freeze_arrive(vdev, !suspend);
-    if (suspend) {
+    if (virtio_freeze_suspend_held(vdev)) {
+        /* A suspend fails (virtio_freeze_broken() ends it) */
         virtio_error(vdev, "cannot suspend: a request completed while the "
                      "device could not write its used ring");
+        return;
+    }
+    /*
+     * A freeze ends where it began, as a refusal does, and a driver that
+     * read BUSY is told
+     */
+    trace_virtio_freeze_refused(vdev, vdev->freeze.target, vdev->freeze.mode);
+    vdev->freeze.target = VIRTIO_FREEZE_MODE_UNFREEZE;
+    virtio_freeze_arrive(vdev, true);
+}
+
+void virtio_freeze_broken(VirtIODevice *vdev)
+{
+    if (virtio_freeze_stopping(vdev)) {
+        trace_virtio_freeze_refused(vdev, vdev->freeze.target,
+                                    vdev->freeze.mode);
+        virtio_freeze_abandon(vdev);
     }
 }
 
@@ -337,15 +365,7 @@ static bool virtio_freeze_request(VirtIODevice *vdev, uint16_t mode)
         (vdc->freeze_begin && !vdc->freeze_begin(vdev, mode))) {
         trace_virtio_freeze_refused(vdev, mode, old);
         if (mode == VIRTIO_FREEZE_MODE_UNFREEZE) {
-            /*
-             * The device runs no more of what was latched: it needs a
-             * reset, which virtio_error() asks for (and notifies).
-             */
-            vdev->freeze.target = mode;
-            vdev->freeze.mode = mode;
-            virtio_freeze_config_resume(vdev);
-            vdev->freeze.config_latched = false;
-            memset(vdev->freeze.kicked, 0, sizeof(vdev->freeze.kicked));
+            virtio_freeze_abandon(vdev);
             if (bad >= 0) {
                 virtio_error(vdev, "cannot resume: virtqueue %d was changed "
                              "while the device was stopped", bad);

@@ -1287,17 +1287,20 @@ static void test_unfreeze_bus_master_off(const void *data)
 }
 
 /*
- * Bus mastering turned off while a freeze waits for a request: the
- * request completes, but the device cannot write it to its used ring and
- * drops the completion, as a device without bus mastering does.  It can
- * then no longer say that it completed every request it took: the freeze
- * ends where it began, without BUSY, and the driver that read BUSY is
- * notified (INTx: no bus mastering needed).  It takes its reset path.
- * The request is held by rerror=stop until the VM runs again.
+ * A freeze that waits for a request the device then cannot use: it can no
+ * longer say that it completed every request it took, so the freeze ends
+ * where it began, without BUSY, and the driver that read BUSY is notified
+ * (INTx: no bus mastering needed).  It takes its reset path.  The request
+ * is held by rerror=stop until the VM runs again.  The causes:
+ * - @bus_master_off: bus mastering turned off; the request completes, but
+ *   the device cannot write it to its used ring and drops the completion,
+ *   as a device without bus mastering does;
+ * - else the device breaks: the driver overwrote the request's type
+ *   meanwhile, and the header is too short for a discard (virtio_error():
+ *   DEVICE_NEEDS_RESET, and a freeze is ignored while it is set).
  */
-static void test_busy_bus_master_off(const void *data)
+static void fz_busy_request_lost(const char *machine, bool bus_master_off)
 {
-    const char *machine = data;
     const char *file = qvirtio_drive_file();
     QVirtioMachine m;
     FzBlk b = { 0 };
@@ -1319,7 +1322,12 @@ static void test_busy_bus_master_off(const void *data)
     g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_S3 | FREEZE_BUSY);
     fz_isr(b.dev);
 
-    qpci_config_writew(b.dev->pdev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
+    if (bus_master_off) {
+        qpci_config_writew(b.dev->pdev, PCI_COMMAND,
+                           cmd & ~PCI_COMMAND_MASTER);
+    } else {
+        qtest_writel(m.qts, req, VIRTIO_BLK_T_DISCARD);
+    }
     g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==, status);
     /* Running again, the device retries the read: it cannot complete it */
     qtest_qmp_assert_success(m.qts, "{'execute': 'cont'}");
@@ -1327,7 +1335,12 @@ static void test_busy_bus_master_off(const void *data)
     g_assert_cmphex(qvirtio_freeze_read(b.dev), ==, FREEZE_UNFREEZE);
     g_assert_cmphex(fz_isr(b.dev) & FZ_ISR_CONFIG, ==, FZ_ISR_CONFIG);
     g_assert_cmpint(fz_used_idx(&b), ==, b.vq->last_used_idx);
-    g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==, status);
+    g_assert_cmphex(qvirtio_pci_common_status(b.dev), ==,
+                    status | (bus_master_off ? 0 :
+                              VIRTIO_CONFIG_S_NEEDS_RESET));
+    if (!bus_master_off) {
+        fz_expect_write(b.dev, FREEZE_S3, FREEZE_UNFREEZE);
+    }
 
     /* The reset path: the device works again */
     qpci_config_writew(b.dev->pdev, PCI_COMMAND, cmd);
@@ -1339,6 +1352,16 @@ static void test_busy_bus_master_off(const void *data)
 
     fz_blk_free(&b);
     qvirtio_machine_stop(&m);
+}
+
+static void test_busy_bus_master_off(const void *data)
+{
+    fz_busy_request_lost(data, true);
+}
+
+static void test_busy_broken(const void *data)
+{
+    fz_busy_request_lost(data, false);
 }
 
 /* ---- benchmark (GLib perf mode: -m perf) ---------------------------- */
@@ -1689,6 +1712,7 @@ static void register_freeze_tests(void)
         { "migrate-busy", test_migrate_busy },
         { "unfreeze-bus-master-off", test_unfreeze_bus_master_off },
         { "busy-bus-master-off", test_busy_bus_master_off },
+        { "busy-broken", test_busy_broken },
         { "suspend-excluded", test_suspend_excluded },
     };
     int i, j;

@@ -526,40 +526,49 @@ static void test_needs_reset(const void *data)
 }
 
 /*
- * Bus mastering turned off while a suspend waits for a request (virtio-pci
- * keeps DRIVER_OK for a device that is stopping): the request completes,
- * but the device cannot write it to its used ring and drops the
- * completion, as a device without bus mastering does.  It did not use
- * every buffer it took, so it does not suspend: "the device MUST either
- * suspend itself or set the DEVICE_NEEDS_RESET bit".  A reset brings it
- * back.  The request is held by rerror=stop until the VM runs again (a
- * blkdebug breakpoint would hold up the drain of bus mastering off).
+ * A suspend that waits for a request the device then cannot use: it did
+ * not use every buffer it took, so it does not suspend: "the device MUST
+ * either suspend itself or set the DEVICE_NEEDS_RESET bit", with the
+ * configuration change notification that "MUST" follow while DRIVER_OK is
+ * set.  A reset brings it back.  The request is held by rerror=stop until
+ * the VM runs again (a blkdebug breakpoint would hold up the drain of bus
+ * mastering off).  The causes:
+ * - @bus_master_off: bus mastering turned off (virtio-pci keeps DRIVER_OK
+ *   for a device that is stopping); the request completes, but the device
+ *   cannot write it to its used ring and drops the completion, as a device
+ *   without bus mastering does;
+ * - else the device breaks: the driver overwrote the request's type
+ *   meanwhile, and the header is too short for a discard (virtio_error()).
  */
-static void test_bus_master_off(const void *data)
+static void sp_request_lost(const char *machine, bool bus_master_off)
 {
-    const char *machine = data;
     const char *file = qvirtio_drive_file();
     g_autofree char *drive = g_strdup_printf(
         "-drive if=none,id=drv0,format=raw,rerror=stop,file.driver=blkdebug,"
         "file.image.filename=%s,file.inject-error.0.event=read_aio,"
         "file.inject-error.0.sector=1,file.inject-error.0.once=on", file);
     SpDev d;
-    QPCIDevice *pdev;
     uint64_t req;
-    uint16_t cmd;
+    uint16_t cmd = 0;
     uint8_t st;
 
     sp_start(&d, machine, drive, ",suspend=on", NULL);
     sp_init(&d, SP_F_SUSPEND);
     st = sp_status(&d);
     sp_isr(&d);
-    pdev = d.m.pci->pdev;
-    cmd = qpci_config_readw(pdev, PCI_COMMAND);
+    if (bus_master_off) {
+        cmd = qpci_config_readw(d.m.pci->pdev, PCI_COMMAND);
+    }
 
     sp_read(&d, 1, &req);
     qtest_qmp_eventwait(d.m.qts, "STOP");
     sp_set_status(&d, st | SP_SUSPEND);
-    qpci_config_writew(pdev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
+    if (bus_master_off) {
+        qpci_config_writew(d.m.pci->pdev, PCI_COMMAND,
+                           cmd & ~PCI_COMMAND_MASTER);
+    } else {
+        qtest_writel(d.m.qts, req, VIRTIO_BLK_T_DISCARD);
+    }
     g_assert_cmphex(sp_status(&d), ==, st | SP_SUSPEND);
 
     qtest_qmp_assert_success(d.m.qts, "{'execute': 'cont'}");
@@ -569,7 +578,9 @@ static void test_bus_master_off(const void *data)
     g_assert_cmphex(sp_isr(&d) & SP_ISR_CONFIG, ==, SP_ISR_CONFIG);
     g_assert_cmpint(sp_used_idx(&d), ==, d.vq->last_used_idx);
 
-    qpci_config_writew(pdev, PCI_COMMAND, cmd);
+    if (bus_master_off) {
+        qpci_config_writew(d.m.pci->pdev, PCI_COMMAND, cmd);
+    }
     sp_reset(&d);
     sp_init(&d, SP_F_SUSPEND);
     sp_request(&d, 1);
@@ -578,6 +589,16 @@ static void test_bus_master_off(const void *data)
 
     sp_reset(&d);
     sp_stop(&d);
+}
+
+static void test_bus_master_off(const void *data)
+{
+    sp_request_lost(data, true);
+}
+
+static void test_broken(const void *data)
+{
+    sp_request_lost(data, false);
 }
 
 /* ---- migration of a suspended device ------------------------------- */
@@ -776,6 +797,7 @@ int main(int argc, char **argv)
         { "config", test_config },
         { "needs-reset", test_needs_reset },
         { "needs-reset-migrate", test_needs_reset_migrate },
+        { "broken-while-suspending", test_broken },
         { "qmp-status", test_qmp_status },
         { "migrate", test_migrate },
     };

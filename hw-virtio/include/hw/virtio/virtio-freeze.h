@@ -142,6 +142,15 @@ void virtio_freeze_poke(VirtIODevice *vdev);
  */
 void virtio_freeze_completion_lost(VirtIODevice *vdev);
 
+/*
+ * Called by virtio_error() as it sets DEVICE_NEEDS_RESET: a device on its
+ * way into a stopped mode cannot get there, since it can no longer say
+ * that it used every buffer it took.  It runs on, and drops what it
+ * latched; the configuration change notification of virtio_error() tells
+ * the driver.
+ */
+void virtio_freeze_broken(VirtIODevice *vdev);
+
 extern const VMStateDescription vmstate_virtio_freeze;
 
 #endif
