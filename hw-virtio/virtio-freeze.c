@@ -307,13 +307,15 @@ void virtio_freeze_completion_lost(VirtIODevice *vdev)
     virtio_freeze_arrive(vdev, true);
 }
 
-void virtio_freeze_broken(VirtIODevice *vdev)
+bool virtio_freeze_broken(VirtIODevice *vdev)
 {
-    if (virtio_freeze_stopping(vdev)) {
+    if (virtio_freeze_mode_busy(vdev)) {
         trace_virtio_freeze_refused(vdev, vdev->freeze.target,
                                     vdev->freeze.mode);
         virtio_freeze_abandon(vdev);
+        return false;
     }
+    return virtio_freeze_frozen(vdev);
 }
 
 bool virtio_freeze_check(VirtIODevice *vdev, Error **errp)
@@ -360,8 +362,14 @@ static bool virtio_freeze_request(VirtIODevice *vdev, uint16_t mode)
     uint16_t old = vdev->freeze.mode;
     int bad = -1;
 
-    /* The rings first: a refusal must leave the device type untouched */
-    if (!virtio_freeze_rings_valid(vdev, &bad) ||
+    /*
+     * A device that broke while stopped (virtio_freeze_broken()) cannot
+     * resume; then the rings: a refusal must leave the device type
+     * untouched
+     */
+    if ((mode == VIRTIO_FREEZE_MODE_UNFREEZE &&
+         (vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET)) ||
+        !virtio_freeze_rings_valid(vdev, &bad) ||
         (vdc->freeze_begin && !vdc->freeze_begin(vdev, mode))) {
         trace_virtio_freeze_refused(vdev, mode, old);
         if (mode == VIRTIO_FREEZE_MODE_UNFREEZE) {
@@ -369,6 +377,9 @@ static bool virtio_freeze_request(VirtIODevice *vdev, uint16_t mode)
             if (bad >= 0) {
                 virtio_error(vdev, "cannot resume: virtqueue %d was changed "
                              "while the device was stopped", bad);
+            } else if (vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET) {
+                virtio_error(vdev, "cannot resume: the device broke while "
+                             "it was stopped");
             } else {
                 virtio_error(vdev, "cannot resume from mode 0x%x", old);
             }
@@ -450,19 +461,26 @@ void virtio_freeze_mode_write(VirtIODevice *vdev, uint16_t val)
  * SUSPEND = 1 with DRIVER_OK still set; suspended, SUSPEND = 1 and
  * DRIVER_OK = 0; resuming, SUSPEND = 1 and DRIVER_OK = 1 again until it
  * runs.  vdev->status itself keeps DRIVER_OK: for the device types and
- * the rest of QEMU the device stays started.
+ * the rest of QEMU the device stays started.  DEVICE_NEEDS_RESET of a
+ * device that broke while stopped shows when the resume fails
+ * (virtio_freeze_broken()).
  */
 uint8_t virtio_freeze_status_read(VirtIODevice *vdev)
 {
+    uint8_t status = vdev->status;
+
+    if (virtio_freeze_frozen(vdev)) {
+        status &= ~VIRTIO_CONFIG_S_NEEDS_RESET;
+    }
     if (vdev->freeze.mode == VIRTIO_FREEZE_MODE_SUSPEND &&
         vdev->freeze.target == VIRTIO_FREEZE_MODE_SUSPEND) {
-        return (vdev->status & ~VIRTIO_CONFIG_S_DRIVER_OK) |
+        return (status & ~VIRTIO_CONFIG_S_DRIVER_OK) |
                VIRTIO_CONFIG_S_SUSPEND;
     }
     if (virtio_freeze_suspend_held(vdev)) {
-        return vdev->status | VIRTIO_CONFIG_S_SUSPEND;
+        return status | VIRTIO_CONFIG_S_SUSPEND;
     }
-    return vdev->status;
+    return status;
 }
 
 bool virtio_freeze_status_write(VirtIODevice *vdev, uint8_t *val)
@@ -480,7 +498,8 @@ bool virtio_freeze_status_write(VirtIODevice *vdev, uint8_t *val)
          * may be written back or not).  A write that also changes another
          * bit, FAILED say, is not a resume: it is ignored like any other.
          */
-        uint8_t others = ~(VIRTIO_CONFIG_S_SUSPEND | VIRTIO_CONFIG_S_DRIVER_OK);
+        uint8_t others = ~(VIRTIO_CONFIG_S_SUSPEND | VIRTIO_CONFIG_S_DRIVER_OK |
+                           VIRTIO_CONFIG_S_NEEDS_RESET);
 
         if (!virtio_freeze_mode_busy(vdev) &&
             (want & VIRTIO_CONFIG_S_DRIVER_OK) &&

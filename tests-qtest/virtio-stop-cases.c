@@ -21,6 +21,7 @@
 #include "qemu/iov.h"
 #include "qemu/timer.h"
 #include "qemu/units.h"
+#include "standard-headers/linux/pci_regs.h"
 #include "standard-headers/linux/virtio_balloon.h"
 #include "standard-headers/linux/virtio_blk.h"
 #include "standard-headers/linux/virtio_net.h"
@@ -496,9 +497,98 @@ static void test_rng(const void *data)
     qvirtio_machine_stop(&m);
 }
 
+/*
+ * ---- virtio-rng: a device that breaks while stopped ----------------
+ *
+ * Its rings are in the RAM BAR of an ivshmem-plain function, and the
+ * driver moves that function's 256-byte register BAR into the middle of
+ * the descriptor table and back while the device is stopped: the core
+ * cannot map the table meanwhile, and the device breaks (virtio_error()).
+ * It stays stopped: it presents what it did, and writes and notifies
+ * nothing.  The resume fails, with DEVICE_NEEDS_RESET and the
+ * configuration change notification, and a reset brings the device back.
+ */
+#define VSC_IVSHMEM_SLOT 6
+
+static void test_rng_broken(const void *data)
+{
+    const VscCase *c = data;
+    const VscFrontEnd *fe = c->fe;
+    g_autoptr(GByteArray) before = NULL;
+    g_autofree uint8_t *used = NULL, *used_after = NULL;
+    QGuestAllocator bar_alloc;
+    QVirtioMachine m;
+    QVirtioPCIDevice *d;
+    QPCIDevice *iv;
+    QPCIBar bar2;
+    QVirtQueue *vq;
+    uint64_t size, buf, split;
+    uint32_t bar0, head, len;
+    size_t used_len;
+    uint8_t status;
+
+    vsc_start(&m, c, "virtio-rng-pci",
+              "-object memory-backend-memfd,id=mb,size=1M,share=on "
+              "-device ivshmem-plain,memdev=mb,addr=%d.0", VSC_IVSHMEM_SLOT);
+    iv = qpci_device_find(m.bus, QPCI_DEVFN(VSC_IVSHMEM_SLOT, 0));
+    g_assert_nonnull(iv);
+    qpci_device_enable(iv);
+    bar2 = qpci_iomap(iv, 2, &size);
+    bar0 = qpci_config_readl(iv, PCI_BASE_ADDRESS_0);
+    /* The descriptor table straddles a 256-byte boundary */
+    alloc_init(&bar_alloc, 0, bar2.addr + 0xc0, bar2.addr + size, 64);
+    d = m.pci;
+    vsc_negotiate(c, d, 0);
+    vq = qvirtqueue_setup(&d->vdev, &bar_alloc, 0);
+    qvirtio_set_driver_ok(&d->vdev);
+    status = qvirtio_pci_common_status(d);
+    qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
+    split = QEMU_ALIGN_UP(vq->desc + 1, 0x100);
+    g_assert_cmpuint(split, <, vq->desc + 16 * vq->size);
+
+    fe->stop(d);
+    before = qvirtio_mem_snapshot(m.qts, QVIRTIO_MACHINE_RAM);
+    used_len = 4 + 8 * vq->size;
+    used = g_malloc(used_len);
+    used_after = g_malloc(used_len);
+    qtest_memread(m.qts, vq->used, used, used_len);
+    qpci_config_writel(iv, PCI_BASE_ADDRESS_0, split);
+    vsc_settle(m.qts);
+    qpci_config_writel(iv, PCI_BASE_ADDRESS_0, bar0);
+    vsc_settle(m.qts);
+    fe->assert_stopped(d, status);
+    vsc_assert_quiet(&m, d, before);
+    qtest_memread(m.qts, vq->used, used_after, used_len);
+    g_assert_cmpmem(used, used_len, used_after, used_len);
+
+    fe->run(d);
+    g_assert_cmphex(qvirtio_pci_common_status(d), ==,
+                    status | VIRTIO_CONFIG_S_NEEDS_RESET);
+    g_assert_cmphex(qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset) &
+                    VIRTIO_PCI_ISR_CONFIG, ==, VIRTIO_PCI_ISR_CONFIG);
+
+    qvirtio_reset(&d->vdev);
+    qvirtqueue_cleanup(d->vdev.bus, vq, &bar_alloc);
+    vsc_negotiate(c, d, 0);
+    vq = vsc_queue(&m, d, 0);
+    qvirtio_set_driver_ok(&d->vdev);
+    buf = guest_alloc(&m.alloc, 16);
+    head = qvirtqueue_add(m.qts, vq, buf, 16, true, false);
+    qvirtqueue_kick(m.qts, &d->vdev, vq, head);
+    qvirtio_wait_used_elem(m.qts, &d->vdev, vq, head, &len,
+                           QVIRTIO_MACHINE_TIMEOUT_US);
+    g_assert_cmpuint(len, ==, 16);
+    alloc_destroy(&bar_alloc);
+    g_free(iv);
+    qvirtio_machine_stop(&m);
+}
+
 void vsc_add_rng(const VscFrontEnd *fe)
 {
     vsc_add_pc_q35(fe, "rng", "virtio-rng-pci", test_rng);
+    if (qtest_has_device("ivshmem-plain")) {
+        vsc_add_pc_q35(fe, "rng-broken", "virtio-rng-pci", test_rng_broken);
+    }
 }
 
 /* ---- virtio-balloon: a new target and statistics polls while stopped - */

@@ -637,12 +637,19 @@ static void test_migrate(const void *data)
     used = sp_used_idx(&src);
     sp_resize(&src, 4);
     g_assert_cmpuint(sp_generation(&src), ==, gen);
+    /*
+     * The used index is the device's: a driver that writes it while the
+     * device is suspended, and puts it back before the resume, changes
+     * nothing, migrated or not
+     */
+    qtest_writew(src.m.qts, src.vq->used + 2, used - 2);
 
     /* The driver moves over with the guest's memory */
     sp_start(&dst, machine, drive, ",suspend=on", incoming);
     sp_migrate(&src, &dst, uri);
     g_assert_cmphex(sp_status(&dst), ==, st);
-    g_assert_cmpint(sp_used_idx(&dst), ==, used);
+    g_assert_cmpint(sp_used_idx(&dst), ==, (uint16_t)(used - 2));
+    qtest_writew(dst.m.qts, dst.vq->used + 2, used);
     g_assert_cmpuint(sp_generation(&dst), ==, gen);
     g_assert_cmpuint(qvirtio_config_readq(dst.m.vdev, 0), ==,
                      2 * 1024 * 1024 / 512);

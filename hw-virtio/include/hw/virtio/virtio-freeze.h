@@ -143,13 +143,16 @@ void virtio_freeze_poke(VirtIODevice *vdev);
 void virtio_freeze_completion_lost(VirtIODevice *vdev);
 
 /*
- * Called by virtio_error() as it sets DEVICE_NEEDS_RESET: a device on its
- * way into a stopped mode cannot get there, since it can no longer say
- * that it used every buffer it took.  It runs on, and drops what it
+ * Called by virtio_error() as it sets DEVICE_NEEDS_RESET.  A transition
+ * in progress ends: a device on its way into a stopped mode can no longer
+ * say that it used every buffer it took.  It runs on, and drops what it
  * latched; the configuration change notification of virtio_error() tells
- * the driver.
+ * the driver.  A stopped device stays stopped, with nothing to run: it
+ * presents the device status it had until the driver resumes it, and the
+ * resume fails.  Returns true for a stopped device, whose notification
+ * and breaking (vdev->broken) wait for that.
  */
-void virtio_freeze_broken(VirtIODevice *vdev);
+bool virtio_freeze_broken(VirtIODevice *vdev);
 
 extern const VMStateDescription vmstate_virtio_freeze;
 
