@@ -390,12 +390,17 @@ class VM:
                     log("    " + l)
 
     def diagnose(self):
-        """A guest that does not answer: what QEMU says of it, and the
-        guest's own account on the console (SysRq on the PS/2 keyboard,
-        which microvm has not: console loglevel 9, blocked tasks, the
-        CPU's backtrace), for dump_tail()."""
+        """A guest that does not answer: what QEMU says of it and of
+        ttyS1, the command channel (IER, and LSR: data ready means the
+        guest left a byte unread), and the guest's own account on the
+        console (SysRq on the PS/2 keyboard, which microvm has not:
+        console loglevel 9, blocked tasks, the CPU's backtrace), for
+        dump_tail()."""
         try:
-            log("[%s] QEMU: %s" % (self.tag, self.machine.cmd("query-status")))
+            log("[%s] QEMU: %s; ttyS1: %s" % (
+                self.tag, self.machine.cmd("query-status"), ", ".join(
+                    self.machine.cmd("human-monitor-command", command_line="i/b %#x"
+                                     % port).strip() for port in (0x2f9, 0x2fd))))
             if self.m.pc:
                 for k in "9wl":
                     self.machine.cmd("send-key", keys=[
