@@ -150,8 +150,9 @@ run() {
         rm -f /tmp/blk.rc /tmp/blk.err
         dd if=/dev/urandom of=/tmp/blk.pat bs=1M count=8 2>/dev/null || return 1
         md5sum </tmp/blk.pat | cut -d' ' -f1 >/tmp/blk.md5
-        (dd if=/tmp/blk.pat of=/dev/vda bs=64k oflag=direct 2>/tmp/blk.err
-            echo $? >/tmp/blk.rc) &
+        # (detached: it must not end as a child of the command loop, below)
+        ( (dd if=/tmp/blk.pat of=/dev/vda bs=64k oflag=direct 2>/tmp/blk.err
+            echo $? >/tmp/blk.rc) & )
         echo "BLK writing 8 MiB, md5 $(cat /tmp/blk.md5)"
         ;;
     blkcheck)
@@ -197,15 +198,22 @@ run() {
     esac
 }
 
+# The command loop runs beside /init, not in it: busybox's read drops the
+# part of a line it has read when a signal interrupts it, such as the
+# SIGCHLD of a child that ends, and /init is the parent of every orphan
+# (busybox timeout leaves its watcher behind).  So nothing may end as a
+# child of the loop while it reads a command.
 stty -F /dev/ttyS1 115200 raw -echo 2>/dev/null
-exec </dev/ttyS1 >/dev/ttyS1 2>&1
-echo "READY variant=$variant kernel=$(uname -r)"
-set -f
-while read -r id cmd; do
-    [ -n "$id" ] || continue
-    # shellcheck disable=SC2086
-    run $cmd
-    echo "END $id $?"
-done
-echo "init: command channel closed" >/dev/kmsg
+(
+    exec </dev/ttyS1 >/dev/ttyS1 2>&1
+    echo "READY variant=$variant kernel=$(uname -r)"
+    set -f
+    while read -r id cmd; do
+        [ -n "$id" ] || continue
+        # shellcheck disable=SC2086
+        run $cmd
+        echo "END $id $?"
+    done
+    echo "init: command channel closed" >/dev/kmsg
+) &
 while :; do sleep 3600; done

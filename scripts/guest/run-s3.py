@@ -241,7 +241,8 @@ class Guest:
         while True:
             line = self.readline(deadline)
             if line is None:
-                raise Fail("guest did not answer within %ds (hung?)" % timeout)
+                raise Fail("guest did not answer within %ds (hung?); it said: %s"
+                           % (timeout, " | ".join(out) or "nothing"))
             m = re.match(r"END (\d+) (\d+)$", line)
             if m and int(m.group(1)) == seq:
                 return int(m.group(2)), out
