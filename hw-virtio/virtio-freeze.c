@@ -667,6 +667,13 @@ static int virtio_freeze_post_load(void *opaque, int version_id)
                      suspend ? "suspend" : "freeze_mode");
         return -EINVAL;
     }
+    /* A device stops only once DRIVER_OK is set, and keeps it set */
+    if (virtio_freeze_stopped(vdev) &&
+        !(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+        error_report("%s: stopped state in the migration stream, but "
+                     "DRIVER_OK is not set", vdev->name);
+        return -EINVAL;
+    }
     if (!virtio_freeze_check(vdev, &local_err)) {
         error_reportf_err(local_err, "%s: cannot load stopped state: ",
                           vdev->name);

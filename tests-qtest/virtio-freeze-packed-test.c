@@ -62,6 +62,10 @@
                                  VIRTIO_CONFIG_S_DRIVER | \
                                  VIRTIO_CONFIG_S_FEATURES_OK | \
                                  VIRTIO_CONFIG_S_DRIVER_OK)
+#define PK_DEVICE               "virtio-blk-pci,id=blk0,drive=drv0," \
+                                "packed=on,freeze_mode=on,suspend=on"
+#define PK_NULL_DRIVE           "-blockdev driver=null-co,node-name=drv0," \
+                                "read-zeroes=on,size=1048576"
 
 typedef struct Pk {
     QVirtioMachine m;
@@ -76,12 +80,10 @@ typedef struct PkReq {
     uint16_t id;
 } PkReq;
 
-static void pk_start(Pk *p)
+/* The machine, with @drive ("drv0") under the device */
+static void pk_start(Pk *p, const char *drive)
 {
-    qvirtio_machine_start(&p->m, "pc", "virtio-blk-pci,id=blk0,drive=drv0,"
-                          "packed=on,freeze_mode=on,suspend=on",
-                          "-blockdev driver=null-co,node-name=drv0,"
-                          "read-zeroes=on,size=1048576");
+    qvirtio_machine_start(&p->m, "pc", PK_DEVICE, "%s", drive);
     p->qts = p->m.qts;
     p->dev = p->m.pci;
 
@@ -182,7 +184,7 @@ static void test_requests(void)
     Pk p;
     int i;
 
-    pk_start(&p);
+    pk_start(&p, PK_NULL_DRIVE);
     for (i = 0; i < 4 * PK_QUEUE_SIZE; i++) {
         pk_request(&p, i);
     }
@@ -278,7 +280,7 @@ static void test_stop(const void *data)
     Pk p;
     int i;
 
-    pk_start(&p);
+    pk_start(&p, PK_NULL_DRIVE);
     for (i = 0; i < 3; i++) {
         pk_request(&p, i);
     }
@@ -328,6 +330,67 @@ static void test_stop(const void *data)
     pk_stop(&p);
 }
 
+/* A drive whose first read of sector 4 fails: rerror=stop holds it */
+#define PK_HELD_DRIVE "-drive if=none,id=drv0,format=raw,rerror=stop," \
+    "file.driver=blkdebug,file.image.filename=%s," \
+    "file.inject-error.0.event=read_aio,file.inject-error.0.sector=4," \
+    "file.inject-error.0.once=on"
+
+/*
+ * A read that failed with rerror=stop stays in flight, held by the
+ * device, across a migration, and the destination retries it when it
+ * runs: running, or while the device stops, BUSY until the read is done,
+ * with a read made available meanwhile that it serves once resumed.
+ * (Before "virtio: load a migrated element's descriptor count where it
+ * was saved", the destination could not load the held read.)
+ */
+static void test_migrate_held(const void *data)
+{
+    PkStop how = GPOINTER_TO_INT(data);
+    const char *file = qvirtio_drive_file();
+    g_autofree char *held_drive = g_strdup_printf(PK_HELD_DRIVE, file);
+    g_autofree char *drive = g_strdup_printf(
+        "-drive if=none,id=drv0,format=raw,file=%s", file);
+    g_autoptr(GByteArray) stream = NULL;
+    PkReq held, later;
+    Pk src, dst;
+    int i;
+
+    pk_start(&src, held_drive);
+    for (i = 0; i < 3; i++) {
+        pk_request(&src, i);
+    }
+    held = pk_read(&src, 4);
+    qtest_qmp_eventwait(src.qts, "STOP");
+    if (how != PK_RUNNING) {
+        pk_stop_begin(&src, how);
+        later = pk_read(&src, 5);
+    }
+    stream = qvirtio_machine_save(&src.m);
+    g_assert_true(qvirtio_machine_load(&src.m, &dst.m, PK_DEVICE, drive,
+                                       stream));
+    dst.qts = dst.m.qts;
+    dst.dev = dst.m.pci;
+    dst.vq = g_steal_pointer(&src.vq);
+    pk_assert_nothing_used(&dst);
+
+    qtest_qmp_assert_success(dst.qts, "{'execute': 'cont'}");
+    if (how == PK_RUNNING) {
+        pk_wait_done(&dst, &held);
+    } else {
+        pk_stop_wait(&dst, how);
+        pk_check_done(&dst, &held);
+        pk_assert_untouched(&dst);
+        pk_resume(&dst, how);
+        pk_wait_done(&dst, &later);
+    }
+    for (i = 0; i < 2 * PK_QUEUE_SIZE; i++) {
+        pk_request(&dst, i);
+    }
+    pk_stop(&dst);
+    qvirtio_machine_stop(&src.m);
+}
+
 /* Write @flags into descriptor @i */
 static void pk_set_flags(Pk *p, uint16_t i, uint16_t flags)
 {
@@ -354,7 +417,7 @@ static void test_corrupt_behind(void)
     Pk p;
     int i;
 
-    pk_start(&p);
+    pk_start(&p, PK_NULL_DRIVE);
     for (i = 0; i < 4; i++) {
         pk_request(&p, i);
     }
@@ -413,7 +476,7 @@ static void test_corrupt_next(const void *data)
     Pk p;
     int i;
 
-    pk_start(&p);
+    pk_start(&p, PK_NULL_DRIVE);
     for (i = 0; i < 3; i++) {
         pk_request(&p, i);
     }
@@ -462,6 +525,13 @@ static void test_corrupt_next(const void *data)
 
 int main(int argc, char **argv)
 {
+    static const char *names[] = {
+        [PK_RUNNING] = "running",
+        [PK_FREEZE] = "freeze",
+        [PK_SUSPEND] = "suspend",
+    };
+    PkStop how;
+
     g_test_init(&argc, &argv, NULL);
 
     qtest_add_func("/virtio-freeze-packed/blk/requests", test_requests);
@@ -473,12 +543,15 @@ int main(int argc, char **argv)
                         GINT_TO_POINTER(PK_FREEZE_S3_CYCLE), test_stop);
     qtest_add_func("/virtio-freeze-packed/blk/corrupt-behind",
                    test_corrupt_behind);
-    qtest_add_data_func("/virtio-freeze-packed/blk/corrupt-next/running",
-                        GINT_TO_POINTER(PK_RUNNING), test_corrupt_next);
-    qtest_add_data_func("/virtio-freeze-packed/blk/corrupt-next/freeze",
-                        GINT_TO_POINTER(PK_FREEZE), test_corrupt_next);
-    qtest_add_data_func("/virtio-freeze-packed/blk/corrupt-next/suspend",
-                        GINT_TO_POINTER(PK_SUSPEND), test_corrupt_next);
+    for (how = PK_RUNNING; how <= PK_SUSPEND; how++) {
+        g_autofree char *held = g_strdup_printf(
+            "/virtio-freeze-packed/blk/migrate-held/%s", names[how]);
+        g_autofree char *next = g_strdup_printf(
+            "/virtio-freeze-packed/blk/corrupt-next/%s", names[how]);
+
+        qtest_add_data_func(held, GINT_TO_POINTER(how), test_migrate_held);
+        qtest_add_data_func(next, GINT_TO_POINTER(how), test_corrupt_next);
+    }
 
     return g_test_run();
 }

@@ -729,6 +729,80 @@ static void test_needs_reset_migrate(const void *data)
 }
 
 /*
+ * The destination checks the stopped state it loads against what the
+ * device could have been in: a stream of a suspended device loads as it
+ * was saved (SP_STREAM_SAVED); one changed to hold a reserved state, the
+ * state of a device whose driver did not negotiate VIRTIO_F_SUSPEND, or
+ * of one that never had DRIVER_OK, which no driver can bring about, is
+ * refused.
+ */
+typedef enum SpStream {
+    SP_STREAM_SAVED,
+    SP_STREAM_RESERVED,
+    SP_STREAM_NO_FEATURE,
+    SP_STREAM_NO_DRIVER_OK,
+} SpStream;
+
+/* A queue_select value to find device status by in the stream */
+#define SP_QUEUE_SEL_MARK       0x03a5
+
+static void test_checked_load(const void *data)
+{
+    SpStream how = GPOINTER_TO_INT(data);
+    const char *file = qvirtio_drive_file();
+    g_autofree char *drive = g_strdup_printf(
+        "-drive if=none,id=drv0,format=raw,file=%s", file);
+    g_autoptr(GByteArray) stream = NULL;
+    const uint8_t bit = 1 << (VIRTIO_F_SUSPEND % 8);
+    uint32_t lo;
+    uint8_t *f, st;
+    SpDev src, dst;
+
+    sp_start(&src, "pc", drive, ",suspend=on", NULL);
+    sp_init(&src, SP_F_SUSPEND);
+    lo = src.m.vdev->features;
+    sp_request(&src, 0);
+    st = sp_suspend(&src);
+    sp_isr(&src);
+    src.m.vdev->bus->queue_select(src.m.vdev, SP_QUEUE_SEL_MARK);
+    stream = qvirtio_machine_save(&src.m);
+
+    if (how == SP_STREAM_RESERVED) {
+        /* mode and target, be16 */
+        f = qvirtio_stream_subsection(stream, "virtio/stopped");
+        f[0] = f[2] = 0;
+        f[1] = f[3] = 0x05;
+    } else if (how == SP_STREAM_NO_FEATURE) {
+        /* the guest features, be64 */
+        f = qvirtio_stream_subsection(stream, "virtio/64bit_features");
+        g_assert_cmphex(f[7 - VIRTIO_F_SUSPEND / 8] & bit, ==, bit);
+        f[7 - VIRTIO_F_SUSPEND / 8] &= ~bit;
+    } else if (how == SP_STREAM_NO_DRIVER_OK) {
+        /* virtio_save(): status, ISR, queue_sel (be16), features (be32) */
+        uint8_t head[] = {
+            VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+            VIRTIO_CONFIG_S_FEATURES_OK | SP_DRIVER_OK, 0,
+            SP_QUEUE_SEL_MARK >> 8, SP_QUEUE_SEL_MARK & 0xff,
+            lo >> 24, lo >> 16, lo >> 8, lo,
+        };
+
+        f = qvirtio_stream_find(stream, head, sizeof(head));
+        f[0] &= ~SP_DRIVER_OK;
+    }
+    g_assert(qvirtio_machine_load(&src.m, &dst.m, "virtio-blk-pci,id=blk0,"
+                                  "drive=drv0,suspend=on", drive, stream) ==
+             (how == SP_STREAM_SAVED));
+    if (how == SP_STREAM_SAVED) {
+        dst.vq = g_steal_pointer(&src.vq);
+        g_assert_cmphex(sp_status(&dst), ==, st);
+        sp_resume(&dst);
+        sp_request(&dst, 1);
+    }
+    sp_stop(&dst);
+    sp_stop(&src);
+}
+
+/*
  * QMP x-query-virtio-status shows device status as the driver reads it:
  * SUSPEND, and no DRIVER_OK, while the device is suspended.
  */
@@ -808,6 +882,12 @@ int main(int argc, char **argv)
         { "qmp-status", test_qmp_status },
         { "migrate", test_migrate },
     };
+    static const char *streams[] = {
+        [SP_STREAM_SAVED] = "saved",
+        [SP_STREAM_RESERVED] = "reserved-state",
+        [SP_STREAM_NO_FEATURE] = "no-feature",
+        [SP_STREAM_NO_DRIVER_OK] = "no-driver-ok",
+    };
     const char *machines[3];
     int nm = 0, i, j;
 
@@ -836,6 +916,11 @@ int main(int argc, char **argv)
     }
     if (qtest_has_machine("pc") && qtest_has_device("virtio-scsi-pci")) {
         qtest_add_data_func("virtio-suspend/pc/refused", NULL, test_refused);
+    }
+    for (i = 0; qtest_has_machine("pc") && i < ARRAY_SIZE(streams); i++) {
+        g_autofree char *path = g_strdup_printf("virtio-suspend/pc/load/%s",
+                                                streams[i]);
+        qtest_add_data_func(path, GINT_TO_POINTER(i), test_checked_load);
     }
     return g_test_run();
 }

@@ -171,6 +171,91 @@ void qvirtio_machine_wait_incoming(QTestState *dst)
     }
 }
 
+/* Wait until the migration of @qts ends; its status */
+static char *qvirtio_migration_end(QTestState *qts)
+{
+    gint64 start = g_get_monotonic_time();
+
+    for (;;) {
+        QDict *rsp = qtest_qmp_assert_success_ref(qts,
+                                                  "{'execute': 'query-migrate'}");
+        char *st = g_strdup(qdict_get_try_str(rsp, "status") ?: "none");
+
+        qobject_unref(rsp);
+        if (g_str_equal(st, "completed") || g_str_equal(st, "failed")) {
+            return st;
+        }
+        g_free(st);
+        g_assert(g_get_monotonic_time() - start <= QVIRTIO_MACHINE_TIMEOUT_US);
+        g_usleep(10 * 1000);
+    }
+}
+
+GByteArray *qvirtio_machine_save(QVirtioMachine *m)
+{
+    g_autofree char *path = g_strdup_printf("%s/state", qvirtio_tmp_dir());
+    g_autofree char *uri = g_strdup_printf("file:%s", path);
+    g_autofree char *st = NULL;
+    g_autoptr(GError) err = NULL;
+    gchar *data;
+    gsize len;
+
+    qtest_qmp_assert_success(m->qts, "{'execute': 'migrate', "
+                             "'arguments': {'uri': %s}}", uri);
+    st = qvirtio_migration_end(m->qts);
+    g_assert_cmpstr(st, ==, "completed");
+    g_file_get_contents(path, &data, &len, &err);
+    g_assert_no_error(err);
+    unlink(path);
+    return g_byte_array_new_take((guint8 *)data, len);
+}
+
+bool qvirtio_machine_load(QVirtioMachine *src, QVirtioMachine *dst,
+                          const char *device, const char *args,
+                          GByteArray *stream)
+{
+    g_autofree char *path = g_strdup_printf("%s/state", qvirtio_tmp_dir());
+    g_autofree char *uri = g_strdup_printf("file:%s", path);
+    g_autofree char *st = NULL;
+    g_autoptr(GError) err = NULL;
+
+    g_file_set_contents(path, (char *)stream->data, stream->len, &err);
+    g_assert_no_error(err);
+    qvirtio_machine_start(dst, src->machine, device, "%s -incoming defer",
+                          args);
+    qtest_qmp_assert_success(dst->qts, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s, "
+                             "'exit-on-error': false}}", uri);
+    st = qvirtio_migration_end(dst->qts);
+    unlink(path);
+    if (!g_str_equal(st, "completed")) {
+        return false;
+    }
+    qvirtio_machine_wait_incoming(dst->qts);
+    qvirtio_machine_migrated(src, dst);
+    return true;
+}
+
+uint8_t *qvirtio_stream_find(GByteArray *stream, const void *what, size_t n)
+{
+    uint8_t *end = stream->data + stream->len;
+    uint8_t *p = memmem(stream->data, stream->len, what, n);
+
+    g_assert_nonnull(p);
+    g_assert_null(memmem(p + 1, end - (p + 1), what, n));
+    return p;
+}
+
+uint8_t *qvirtio_stream_subsection(GByteArray *stream, const char *name)
+{
+    size_t n = strlen(name);
+    uint8_t *p = qvirtio_stream_find(stream, name, n);
+
+    g_assert_cmpint(p[-1], ==, n);
+    g_assert_cmpint(p[-2], ==, 0x05);   /* QEMU_VM_SUBSECTION */
+    return p + n + 4;                   /* after the version */
+}
+
 static void qvirtio_drive_file_remove(gpointer path)
 {
     unlink(path);
@@ -281,9 +366,15 @@ uint8_t qvirtio_pci_suspend(QVirtioPCIDevice *d, bool suspend)
                            : VIRTIO_CONFIG_S_DRIVER_OK;
     QTestState *qts = d->pdev->bus->qts;
     gint64 start = g_get_monotonic_time();
-    uint8_t status;
+    uint8_t status = qvirtio_pci_common_status(d);
 
-    qvirtio_pci_common_set_status(d, qvirtio_pci_common_status(d) | want);
+    /*
+     * A suspend already asked for is not asked again: if it completed
+     * since the read, the write would set DRIVER_OK again, a resume
+     */
+    if (!(suspend && (status & VIRTIO_CONFIG_S_SUSPEND))) {
+        qvirtio_pci_common_set_status(d, status | want);
+    }
     while (((status = qvirtio_pci_common_status(d)) & mask) != want) {
         g_assert(g_get_monotonic_time() - start <= QVIRTIO_MACHINE_TIMEOUT_US);
         qtest_clock_step_next(qts);

@@ -77,6 +77,32 @@ void qvirtio_machine_migrated(QVirtioMachine *src, QVirtioMachine *dst);
 void qvirtio_machine_wait_incoming(QTestState *dst);
 
 /*
+ * Save the state of @m's machine to a file, as a migration does (the
+ * machine stops), and return it: a test may change it before
+ * qvirtio_machine_load() loads it.
+ */
+GByteArray *qvirtio_machine_save(QVirtioMachine *m);
+
+/*
+ * Start @dst, as @src was started but with @device and @args
+ * (qvirtio_machine_start()), and load @stream into it.  Returns whether
+ * it loaded: then the driver of @src moves over
+ * (qvirtio_machine_migrated()); if not, @dst stays without a device.
+ */
+bool qvirtio_machine_load(QVirtioMachine *src, QVirtioMachine *dst,
+                          const char *device, const char *args,
+                          GByteArray *stream);
+
+/* The one place in @stream that holds the @n bytes of @what */
+uint8_t *qvirtio_stream_find(GByteArray *stream, const void *what, size_t n);
+
+/*
+ * The fields of subsection @name in @stream, which must hold it once
+ * (after the subsection's header)
+ */
+uint8_t *qvirtio_stream_subsection(GByteArray *stream, const char *name);
+
+/*
  * A raw 1 MiB image in a temporary file, removed when the test case
  * ends (g_test_queue_destroy); the name stays valid until then.
  */
@@ -121,7 +147,8 @@ void qvirtio_pci_common_queue_read(QVirtioPCIDevice *d, uint16_t index,
 
 /*
  * virtio 1.4 Device Suspend (VIRTIO_F_SUSPEND, negotiated): with
- * @suspend, set SUSPEND and wait until device status presents it without
+ * @suspend, set SUSPEND (unless the device presents it: a suspend in
+ * progress) and wait until device status presents it without
  * DRIVER_OK; otherwise set DRIVER_OK and wait until it presents DRIVER_OK
  * without SUSPEND.  Steps the virtual clock while it waits; returns the
  * device status read last.
