@@ -186,6 +186,24 @@ static void gf_s3(GfMachine *m)
     qtest_pc_s3_cycle(m->qts, m->vm.bus, m->c->machine, m->dev->pdev);
 }
 
+/*
+ * Move the guest of @m to a new machine, through its state saved to a
+ * file and loaded there
+ */
+static void gf_migrate(GfMachine *m)
+{
+    g_autofree char *dev = g_strdup_printf("%s,id=gpu0,freeze_mode=on",
+                                           m->c->device);
+    g_autoptr(GByteArray) stream = qvirtio_machine_save(&m->vm);
+    QVirtioMachine src = m->vm;
+
+    g_assert_true(qvirtio_machine_load(&src, &m->vm, dev, "-vga none",
+                                       stream));
+    qvirtio_machine_stop(&src);
+    m->qts = m->gpu.qts = m->vm.qts;
+    m->gpu.alloc = &m->vm.alloc;
+}
+
 /* ---- the cases ------------------------------------------------------ */
 
 /*
@@ -401,6 +419,64 @@ static void test_graph_short_command(void *obj, void *data,
 
 /* ---- registration --------------------------------------------------- */
 
+/*
+ * Frozen and migrated, with a new picture in the backing and its
+ * transfer and flush kicked while frozen: the destination shows the
+ * image from before the freeze, byte for byte, presents the device as
+ * the source did and writes nothing to guest memory; once unfrozen it
+ * serves the two commands, in order, and shows the new picture.
+ */
+static void test_migrate_frozen(const void *data)
+{
+    struct virtio_gpu_transfer_to_host_2d xfer;
+    struct virtio_gpu_resource_flush flush;
+    g_autoptr(GBytes) before = NULL;
+    g_autoptr(GBytes) after = NULL;
+    g_autoptr(GBytes) redrawn = NULL;
+    g_autoptr(GByteArray) snap = NULL;
+    g_autoptr(GByteArray) snap2 = NULL;
+    QVirtioGpuCmd *cmds[2];
+    GfMachine m;
+    uint8_t status;
+    int i;
+
+    gf_start(&m, data, true);
+    gf_draw(&m.gpu, m.backing, 1);
+    before = gf_screendump(m.qts);
+    status = qvirtio_pci_common_status(m.dev);
+    gf_freeze(m.dev, FREEZE_S3);
+
+    gf_fill(m.qts, m.backing, 2);
+    qvirtio_gpu_req_transfer_to_host_2d(&xfer, GF_RES, GF_WIDTH, GF_HEIGHT);
+    qvirtio_gpu_req_resource_flush(&flush, GF_RES, GF_WIDTH, GF_HEIGHT);
+    cmds[0] = qvirtio_gpu_cmd_add(&m.gpu, &xfer, sizeof(xfer),
+                                  sizeof(struct virtio_gpu_ctrl_hdr));
+    qvirtio_gpu_cmd_publish(&m.gpu, cmds[0]);
+    cmds[1] = qvirtio_gpu_cmd_add(&m.gpu, &flush, sizeof(flush),
+                                  sizeof(struct virtio_gpu_ctrl_hdr));
+    qvirtio_gpu_cmd_kick(&m.gpu, cmds[1]);
+    snap = qvirtio_mem_snapshot(m.qts, GF_RAM);
+
+    gf_migrate(&m);
+    qtest_clock_step(m.qts, 1000 * 1000);
+    snap2 = qvirtio_mem_snapshot(m.qts, GF_RAM);
+    qvirtio_mem_assert_same(snap, snap2);
+    g_assert_cmphex(qvirtio_freeze_read(m.dev), ==, FREEZE_S3);
+    g_assert_cmphex(qvirtio_pci_common_status(m.dev), ==, status);
+    after = gf_screendump(m.qts);
+    g_assert(g_bytes_equal(before, after));
+
+    gf_freeze(m.dev, FREEZE_UNFREEZE);
+    for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+        g_assert_cmphex(qvirtio_gpu_cmd_wait(&m.gpu, cmds[i], NULL),
+                        ==, VIRTIO_GPU_RESP_OK_NODATA);
+    }
+    redrawn = gf_screendump(m.qts);
+    gf_check_pattern(redrawn, 2);
+
+    gf_stop(&m);
+}
+
 static void register_gpu_freeze_tests(void)
 {
     static const GfCase cases[] = {
@@ -416,6 +492,7 @@ static void register_gpu_freeze_tests(void)
         { "s3-frozen", test_s3_frozen },
         { "s3-plain", test_s3_plain },
         { "freeze-queued", test_freeze_queued },
+        { "migrate-frozen", test_migrate_frozen },
     };
     QOSGraphTestOptions opts = {
         .edge.extra_device_opts = "freeze_mode=on",
