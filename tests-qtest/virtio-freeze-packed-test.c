@@ -330,12 +330,6 @@ static void test_stop(const void *data)
     pk_stop(&p);
 }
 
-/* A drive whose first read of sector 4 fails: rerror=stop holds it */
-#define PK_HELD_DRIVE "-drive if=none,id=drv0,format=raw,rerror=stop," \
-    "file.driver=blkdebug,file.image.filename=%s," \
-    "file.inject-error.0.event=read_aio,file.inject-error.0.sector=4," \
-    "file.inject-error.0.once=on"
-
 /*
  * A read that failed with rerror=stop stays in flight, held by the
  * device, across a migration, and the destination retries it when it
@@ -348,7 +342,8 @@ static void test_migrate_held(const void *data)
 {
     PkStop how = GPOINTER_TO_INT(data);
     const char *file = qvirtio_drive_file();
-    g_autofree char *held_drive = g_strdup_printf(PK_HELD_DRIVE, file);
+    /* the first read of sector 4 fails: rerror=stop holds it */
+    g_autofree char *held_drive = qvirtio_held_drive(file, 4);
     g_autofree char *drive = g_strdup_printf(
         "-drive if=none,id=drv0,format=raw,file=%s", file);
     g_autoptr(GByteArray) stream = NULL;

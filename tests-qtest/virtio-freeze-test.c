@@ -43,14 +43,6 @@
 #define FZ_BLK_SLOT                             4
 #define FZ_BLK2_SLOT                            5
 #define FZ_ISR_CONFIG                           2
-/*
- * A drive whose first read of sector 1 fails with rerror=stop: the VM
- * stops, and virtio-blk keeps the request in flight until it runs again
- */
-#define FZ_HELD_DRIVE "-drive if=none,id=drv0,format=raw,rerror=stop," \
-    "file.driver=blkdebug,file.image.filename=%s," \
-    "file.inject-error.0.event=read_aio,file.inject-error.0.sector=1," \
-    "file.inject-error.0.once=on "
 
 /* ---- register access ------------------------------------------------ */
 
@@ -965,6 +957,7 @@ static void test_migrate_busy(const void *data)
 {
     const char *machine = data;
     const char *file = qvirtio_drive_file();
+    g_autofree char *held = qvirtio_held_drive(file, 1);
     g_autofree char *st = NULL;
     QVirtioMachine src, dst;
     FzBlk b = { 0 };
@@ -973,9 +966,8 @@ static void test_migrate_busy(const void *data)
     uint8_t status;
 
     qvirtio_machine_start(&src, machine, NULL,
-                          FZ_HELD_DRIVE
-                          "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                          "freeze_mode=on", file, FZ_BLK_SLOT);
+                          "%s -device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on", held, FZ_BLK_SLOT);
     fz_blk_init_msix(&b, &src, FZ_BLK_SLOT);
 
     head = fz_blk_read(&b, 1, &req);
@@ -1021,15 +1013,15 @@ static void test_migrate_busy(const void *data)
 static void fz_unplug_test(bool s3, bool busy)
 {
     const char *file = qvirtio_drive_file();
+    g_autofree char *held = qvirtio_held_drive(file, 1);
     g_autofree char *st = NULL;
     QVirtioMachine m;
     FzBlk b = { 0 };
     uint64_t req;
 
     qvirtio_machine_start(&m, "pc", NULL,
-                          FZ_HELD_DRIVE
-                          "-device virtio-blk-pci,id=blk0,drive=drv0,addr=%d.0,"
-                          "freeze_mode=on", file, FZ_BLK_SLOT);
+                          "%s -device virtio-blk-pci,id=blk0,drive=drv0,"
+                          "addr=%d.0,freeze_mode=on", held, FZ_BLK_SLOT);
     fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
 
     if (busy) {
@@ -1302,6 +1294,7 @@ static void test_unfreeze_bus_master_off(const void *data)
 static void fz_busy_request_lost(const char *machine, bool bus_master_off)
 {
     const char *file = qvirtio_drive_file();
+    g_autofree char *held = qvirtio_held_drive(file, 1);
     QVirtioMachine m;
     FzBlk b = { 0 };
     uint64_t req;
@@ -1310,9 +1303,8 @@ static void fz_busy_request_lost(const char *machine, bool bus_master_off)
     uint8_t status;
 
     qvirtio_machine_start(&m, machine, NULL,
-                          FZ_HELD_DRIVE
-                          "-device virtio-blk-pci,drive=drv0,addr=%d.0,"
-                          "freeze_mode=on", file, FZ_BLK_SLOT);
+                          "%s -device virtio-blk-pci,drive=drv0,addr=%d.0,"
+                          "freeze_mode=on", held, FZ_BLK_SLOT);
     fz_blk_init(&b, &m, FZ_BLK_SLOT, true);
     status = qvirtio_pci_common_status(b.dev);
     cmd = qpci_config_readw(b.dev->pdev, PCI_COMMAND);

@@ -543,10 +543,7 @@ static void test_needs_reset(const void *data)
 static void sp_request_lost(const char *machine, bool bus_master_off)
 {
     const char *file = qvirtio_drive_file();
-    g_autofree char *drive = g_strdup_printf(
-        "-drive if=none,id=drv0,format=raw,rerror=stop,file.driver=blkdebug,"
-        "file.image.filename=%s,file.inject-error.0.event=read_aio,"
-        "file.inject-error.0.sector=1,file.inject-error.0.once=on", file);
+    g_autofree char *drive = qvirtio_held_drive(file, 1);
     SpDev d;
     uint64_t req;
     uint16_t cmd = 0;

@@ -300,6 +300,15 @@ const char *qvirtio_tmp_dir(void)
     return path;
 }
 
+char *qvirtio_held_drive(const char *file, int sector)
+{
+    return g_strdup_printf("-drive if=none,id=drv0,format=raw,rerror=stop,"
+                           "file.driver=blkdebug,file.image.filename=%s,"
+                           "file.inject-error.0.event=read_aio,"
+                           "file.inject-error.0.sector=%d,"
+                           "file.inject-error.0.once=on", file, sector);
+}
+
 void qvirtio_qemu_io(QTestState *qts, const char *cmd)
 {
     g_autofree char *out = qtest_hmp(qts, "qemu-io drv0 \"%s\"", cmd);

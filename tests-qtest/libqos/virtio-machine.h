@@ -114,6 +114,13 @@ const char *qvirtio_drive_file(void);
  */
 const char *qvirtio_tmp_dir(void);
 
+/*
+ * The -drive option of a drive "drv0" on @file (qvirtio_drive_file())
+ * whose first read of @sector fails with rerror=stop: the VM stops, and
+ * virtio-blk keeps the request in flight until the VM runs again
+ */
+char *qvirtio_held_drive(const char *file, int sector);
+
 /* The qemu-io command @cmd on the drive "drv0" (blkdebug break/resume) */
 void qvirtio_qemu_io(QTestState *qts, const char *cmd);
 
