@@ -235,7 +235,8 @@ static uint8_t sp_resume(SpDev *d)
  * "The device MUST ignore any operations on the SUSPEND bit from the
  * driver if the device has not been completely initialized", and with
  * VIRTIO_F_SUSPEND not negotiated; the feature is offered only with
- * suspend=on.
+ * suspend=on.  The legacy interface of a transitional virtio-pci device
+ * has no SUSPEND bit: a driver suspends through the modern one.
  */
 static void test_not_initialised(const void *data)
 {
@@ -269,6 +270,19 @@ static void test_not_initialised(const void *data)
     g_assert_cmphex(sp_status(&d), ==, st);
     sp_request(&d, 0);
     sp_reset(&d);
+
+    /* Negotiated, but written to the legacy device status */
+    if (d.m.pci) {
+        QPCIBar legacy = qpci_iomap(d.m.pci->pdev, 0, NULL);
+
+        sp_init(&d, SP_F_SUSPEND);
+        st = sp_status(&d);
+        qpci_io_writeb(d.m.pci->pdev, legacy, VIRTIO_PCI_STATUS,
+                       st | SP_SUSPEND);
+        g_assert_cmphex(sp_status(&d), ==, st);
+        sp_request(&d, 0);
+        sp_reset(&d);
+    }
     sp_stop(&d);
 
     /*
