@@ -498,6 +498,79 @@ static void test_rng(const void *data)
 }
 
 /*
+ * ---- virtio-rng: entropy that arrives while the device is stopped --
+ *
+ * The test is the EGD peer of an rng-egd back-end.  The device asks for
+ * entropy for the buffer the driver made available, stops, and then the
+ * answer comes: the device takes none of it, and what it drops does not
+ * count against max-bytes, so that it asks again as soon as it runs,
+ * not a period later.
+ */
+
+/* Read the EGD request for @len bytes the back-end sends to the peer */
+static void vsc_egd_request(int sock, uint8_t len)
+{
+    uint8_t req[2];
+
+    g_assert_cmpint(recv(sock, req, sizeof(req), MSG_WAITALL), ==,
+                    sizeof(req));
+    g_assert_cmphex(req[0], ==, 0x02);
+    g_assert_cmpuint(req[1], ==, len);
+}
+
+static void test_rng_late(const void *data)
+{
+    const VscCase *c = data;
+    const VscFrontEnd *fe = c->fe;
+    g_autoptr(GByteArray) before = NULL;
+    struct timeval tv = { .tv_sec = 10 };
+    QVirtioMachine m;
+    QVirtioPCIDevice *d;
+    QVirtQueue *vq;
+    uint8_t late[64], got[64];
+    uint64_t buf;
+    uint32_t head, len;
+    int sv[2];
+
+    g_assert_cmpint(socketpair(PF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+    g_assert_cmpint(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv,
+                               sizeof(tv)), ==, 0);
+    vsc_start(&m, c, "virtio-rng-pci,rng=rng0,max-bytes=64,period=60000",
+              "-chardev socket,id=egd0,fd=%d "
+              "-object rng-egd,id=rng0,chardev=egd0", sv[1]);
+    close(sv[1]);
+    d = m.pci;
+    vsc_negotiate(c, d, 0);
+    vq = vsc_queue(&m, d, 0);
+    qvirtio_set_driver_ok(&d->vdev);
+    qpci_io_readb(d->pdev, d->bar, d->isr_cfg_offset);
+    buf = guest_alloc(&m.alloc, sizeof(got));
+    qtest_memset(m.qts, buf, 0, sizeof(got));
+    head = qvirtqueue_add(m.qts, vq, buf, sizeof(got), true, false);
+    qvirtqueue_kick(m.qts, &d->vdev, vq, head);
+    vsc_egd_request(sv[0], sizeof(got));
+
+    fe->stop(d);
+    before = qvirtio_mem_snapshot(m.qts, QVIRTIO_MACHINE_RAM);
+    memset(late, 0xa5, sizeof(late));
+    g_assert_cmpint(send(sv[0], late, sizeof(late), 0), ==, sizeof(late));
+    vsc_settle(m.qts);
+    vsc_assert_quiet(&m, d, before);
+
+    fe->run(d);
+    vsc_egd_request(sv[0], sizeof(got));
+    memset(late, 0x5a, sizeof(late));
+    g_assert_cmpint(send(sv[0], late, sizeof(late), 0), ==, sizeof(late));
+    qvirtio_wait_used_elem(m.qts, &d->vdev, vq, head, &len,
+                           QVIRTIO_MACHINE_TIMEOUT_US);
+    g_assert_cmpuint(len, ==, sizeof(got));
+    qtest_memread(m.qts, buf, got, sizeof(got));
+    g_assert_cmpmem(got, sizeof(got), late, sizeof(late));
+    close(sv[0]);
+    qvirtio_machine_stop(&m);
+}
+
+/*
  * ---- virtio-rng: a device that breaks while stopped ----------------
  *
  * Its rings are in the RAM BAR of an ivshmem-plain function, and the
@@ -586,6 +659,7 @@ static void test_rng_broken(const void *data)
 void vsc_add_rng(const VscFrontEnd *fe)
 {
     vsc_add_pc_q35(fe, "rng", "virtio-rng-pci", test_rng);
+    vsc_add_pc_q35(fe, "rng-late", "virtio-rng-pci", test_rng_late);
     if (qtest_has_device("ivshmem-plain")) {
         vsc_add_pc_q35(fe, "rng-broken", "virtio-rng-pci", test_rng_broken);
     }
