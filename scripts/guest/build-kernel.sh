@@ -87,8 +87,14 @@ fi
 
 t0=$(date +%s)
 ccache -z >/dev/null
-kmake -j"$jobs" bzImage
+kmake -j"$jobs" vmlinux
+# ccache hashes piggy.S, not the compressed kernel it .incbin's: a kernel of
+# the same compressed size would get a cached, older payload.  Uncached here.
+CCACHE_DISABLE=1 kmake -j"$jobs" bzImage
 t1=$(date +%s)
+rel=$(kmake -s kernelrelease)
+"$src/scripts/extract-vmlinux" "$obj/arch/x86/boot/bzImage" |
+    grep -acF "Linux version $rel " >/dev/null || { log "bzImage does not hold $rel"; exit 1; }
 cp "$obj/arch/x86/boot/bzImage" "$out.tmp" && mv "$out.tmp" "$out"
 stats=$(ccache -s 2>/dev/null | grep -E '^ *(Hits|Misses):|cache hit|cache miss' | tr -s ' ' | tr '\n' ';')
-log "$out: $(( t1 - t0 )) s ($(kmake -s kernelrelease)); ccache: $stats"
+log "$out: $(( t1 - t0 )) s ($rel); ccache: $stats"
