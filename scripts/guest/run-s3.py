@@ -592,7 +592,7 @@ def devices(vm, path):
     # without a window manager, never moves it when the guest sets its
     # mode: at 800x600 the window stays all on xvfb-run.sh's screen.)
     props = {"freeze": ",%s=on" % m.prop, "noreset": ",x-pcie-pm-no-soft-reset=on",
-             "suspend": ",suspend=on,x-pcie-pm-no-soft-reset=on",
+             "suspend": ",suspend=on,x-pcie-pm-no-soft-reset=on", "unkept": ",suspend=on",
              "stock": "" if args.stock_freeze_mode == "absent"
              else ",freeze_mode=" + args.stock_freeze_mode}[path]
     kept = [gpu + (",id=gpu0" if args.vga else "")]  # screendump names it
@@ -610,7 +610,7 @@ def devices(vm, path):
                "-device", "virtconsole,chardev=hvc0",
                "-device", "virtio-balloon-pci,freeze_mode=on"]
     for i, d in enumerate(kept):
-        if path in ("noreset", "suspend"):
+        if path in ("noreset", "suspend", "unkept"):
             if args.machine != "q35":
                 raise Fail("the %s path needs PCIe root ports (q35)" % path)
             dev += ["-device", "pcie-root-port,id=rp%d,chassis=%d,slot=%d" % (i, i + 1, i + 1)]
@@ -634,7 +634,7 @@ def boot(args, path, extra=(), check=True):
     try:
         if not vm.m.pc:
             vm.run("sh echo enabled >/sys/class/tty/ttyS1/power/wakeup", 30)
-        bit = {"freeze": vm.m.prop, "suspend": "suspend"}.get(path)
+        bit = {"freeze": vm.m.prop, "suspend": "suspend", "unkept": "suspend"}.get(path)
         devs = by_driver(vm, "devices", r"DEV (\S+) driver=(\S+) device=\S+ status=(\S+) "
                          r"features=(\S+)")
         log("[%s] devices: %s" % (vm.tag, ", ".join(
@@ -950,7 +950,8 @@ PING_LEN = 165  # Ethernet, IPv4 and ICMP headers, 123 bytes of data
 FAULTS = {"lost": ("lost its state", "virtio_gpu", "recovered"),
           "gone": ("device is gone", "virtio_rng", "gone"),
           "stall": ("did not stop", "virtio_net", "reset"),
-          "refuse": ("refused to stop", "virtio_rng", "reset")}
+          "refuse": ("refused to stop", "virtio_rng", "reset"),
+          "unkept": ("cannot be kept across this sleep", "virtio_gpu", "recovered")}
 
 
 def mode_faults(args):
@@ -964,7 +965,9 @@ def mode_faults(args):
     before virtio-net's .freeze and bring it back on resume.  refuse: a
     stray write (the host's, into guest memory) makes virtio-rng's
     available ring inconsistent, QEMU refuses FREEZE_S3; the guest must
-    take the reset path for it, and it gives bytes after resume.
+    take the reset path for it, and it gives bytes after resume.  unkept
+    (q35): virtio-gpu has SUSPEND but not No_Soft_Reset, so S3 would reset
+    it; the guest must not suspend it, reset it at once and probe it again.
     virtio-gpu keeps its display (gone, stall, refuse), the next S3 cycle
     keeps it and every device (a device that is gone stays gone: the guest
     was not told), and the guest logs no hung task."""
@@ -983,7 +986,7 @@ def mode_faults(args):
                   "netdev=n0,id=net0,freeze_mode=on,mac=52:54:00:12:34:56"]
     else:
         args.settle = max(args.settle, 5.0)  # the re-probe, once tasks thaw
-    with boot(args, "freeze", extra) as vm:
+    with boot(args, "unkept" if fault == "unkept" else "freeze", extra) as vm:
         tag, asleep = vm.tag + "/" + fault, None
         expect = dict(vm.expect, **{drv: "kept"})
         qt = QEMUQtestProtocol(tmp + "/qtest")
@@ -1027,7 +1030,7 @@ def mode_faults(args):
             qtest(qt, "writew %#x %#x" % (q["vring-avail"] + 2, idx))
             log("[%s] host set virtio-rng's avail idx to %d (device at %d, %d "
                 "entries)" % (tag, idx, q["last-avail-idx"], q["vring-num"]))
-        else:
+        elif fault == "stall":
             net_up(vm, peer)
             peer.reading.clear()
             vm.run("sh ping -q -c 300 -i 0.01 -s 1400 -W 1 10.0.2.2; true", 60)
@@ -1043,7 +1046,7 @@ def mode_faults(args):
         if not seen:
             raise Fail("[%s] the guest did not report '%s': %s" %
                        (tag, want, " | ".join(r["dmesg"])))
-        if r["bad"] or not (r["kept"] or fault == "lost"):
+        if r["bad"] or not (r["kept"] or fault in ("lost", "unkept")):
             raise Fail("[%s] display %s; %s" % (tag, "kept" if r["kept"] else "lost",
                                                 "; ".join(r["bad"])))
         if fault == "stall":
@@ -1057,6 +1060,8 @@ def mode_faults(args):
                 (tag, " | ".join(qemu).strip(), " ".join(n)))
             if not qemu or n != ["64"]:
                 raise Fail("[%s] QEMU did not refuse, or virtio-rng is lost" % tag)
+        elif fault == "unkept":
+            return  # every sleep takes this path
         r = cycle(vm, 2, 20, expect=expect)
         if r["bad"] or not r["kept"] or fault != "gone" and any(
                 want in l for l in r["dmesg"]):
