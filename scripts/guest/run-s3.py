@@ -1046,7 +1046,7 @@ def mode_faults(args):
         if not seen:
             raise Fail("[%s] the guest did not report '%s': %s" %
                        (tag, want, " | ".join(r["dmesg"])))
-        if r["bad"] or not (r["kept"] or fault in ("lost", "unkept")):
+        if r["bad"] or not (r["kept"] or (drv, path) == ("virtio_gpu", "recovered")):
             raise Fail("[%s] display %s; %s" % (tag, "kept" if r["kept"] else "lost",
                                                 "; ".join(r["bad"])))
         if fault == "stall":
