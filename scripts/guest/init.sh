@@ -130,11 +130,12 @@ run() {
         ;;
     paths)
         # the path of each device on the last sleep (kernel log since "dmesg -c"): gone,
-        # recovered (lost its state: reset, re-initialised), reset (today's), kept
+        # recovered (lost its state or reset for the sleep: reset, re-initialised or
+        # probed again), reset (today's), kept
         log=$(dmesg)
         for d in $(ls /sys/bus/virtio/devices); do
             path=reset
-            for p in "gone:device is gone" "recovered:device lost its state" \
+            for p in "gone:device is gone" "recovered:device (lost its state|was reset for this)" \
                 "reset:device (refused to stop|did not stop)" "kept:resumed in place"; do
                 if echo "$log" | grep -qE " $d: ${p#*:}"; then
                     path=${p%%:*}

@@ -1046,6 +1046,9 @@ def mode_faults(args):
         if not seen:
             raise Fail("[%s] the guest did not report '%s': %s" %
                        (tag, want, " | ".join(r["dmesg"])))
+        # only a device the host reset lost its state (not one the guest reset)
+        if fault != "lost" and any(FAULTS["lost"][0] in l for l in r["dmesg"]):
+            raise Fail("[%s] the guest says a device lost its state" % tag)
         if r["bad"] or not (r["kept"] or (drv, path) == ("virtio_gpu", "recovered")):
             raise Fail("[%s] display %s; %s" % (tag, "kept" if r["kept"] else "lost",
                                                 "; ".join(r["bad"])))
