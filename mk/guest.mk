@@ -216,15 +216,17 @@ check-e2e: check-e2e-desktop
 
 # The freeze path when the device cannot stop or breaks its promise while
 # the guest sleeps (run-s3.py --mode faults, docs/guest.md "Failure
-# paths"): machine:fault pairs on the 6.12 guest, machine:fault:6.1 on the
-# 6.1 guest (lost only: it keeps virtio-gpu alone).  lost: the host resets
-# virtio-gpu; gone: the PIIX4 hot-plug controller ejects a frozen
+# paths"): machine:fault pairs on the 6.12 guest, machine:fault:6.1 on
+# the 6.1 guest (lost and refuse-gpu: it keeps virtio-gpu alone).  lost:
+# the host resets virtio-gpu; gone: the PIIX4 hot-plug controller ejects a frozen
 # virtio-rng; stall: virtio-net's back-end stops taking packets,
 # FREEZE_S3 never completes; refuse: a stray write corrupts virtio-rng's
-# available ring, QEMU refuses FREEZE_S3; unkept: virtio-gpu has SUSPEND
-# without No_Soft_Reset, the guest resets it and probes it again.
+# available ring, QEMU refuses FREEZE_S3; refuse-gpu: the same for
+# virtio-gpu, which has no .restore: the guest resets it and probes it
+# again; unkept: virtio-gpu has SUSPEND without No_Soft_Reset, the guest
+# resets it and probes it again.  The 6.1 runs come with 6.1 in E2E_KERNELS.
 E2E_FAULT_RUNS ?= q35:lost pc:lost pc:gone q35:stall q35:refuse pc:refuse q35:unkept \
-	q35:lost:6.1
+	q35:refuse-gpu $(if $(filter 6.1,$(E2E_KERNELS)),q35:lost:6.1 q35:refuse-gpu:6.1)
 
 .PHONY: check-e2e-faults
 check-e2e-faults: qemu deps-guest $(GUEST_DEPS_6.12) \

@@ -716,8 +716,9 @@ def check_desktop(vm, n):
     return [l for l in blk if l.startswith("BLK wrote")]
 
 
-def cycle(vm, n, step, asleep=None, expect=None):
-    """One sleep, and what it must keep: the display (r["kept"]), and what
+def cycle(vm, n, step, asleep=None, expect=None, prepare=None):
+    """One sleep (prepare(): what the host does just before it), and what it
+    must keep: the display (r["kept"]), and what
     must work after it (r["bad"] lists what did not): the next picture
     reaches the display, virtio-gpu interrupts, every desktop device, the
     path of each device (6.12, expect: driver -> path, default vm.expect),
@@ -730,6 +731,8 @@ def cycle(vm, n, step, asleep=None, expect=None):
     if args.desktop:
         vm.run("blkstart")
     clear_dmesg(vm)
+    if prepare:
+        prepare()
     if args.resize:
         def asleep():
             vm.machine.cmd("block_resize", device="d0", size=(DISK_MIB + n) << 20)
@@ -950,7 +953,18 @@ FAULTS = {"lost": ("lost its state", "virtio_gpu", "recovered"),
           "gone": ("device is gone", "virtio_rng", "gone"),
           "stall": ("did not stop", "virtio_net", "reset"),
           "refuse": ("refused to stop", "virtio_rng", "reset"),
+          "refuse-gpu": ("refused to stop|did not freeze", "virtio_gpu", "recovered"),
           "unkept": ("cannot be kept across this sleep", "virtio_gpu", "recovered")}
+
+
+def corrupt_avail(vm, qt, tag, path):
+    """Queue 0's available ring index, num + 1 entries ahead of the
+    device's: a ring no driver can have made, so QEMU refuses FREEZE_S3"""
+    q = vm.machine.cmd("x-query-virtio-queue-status", queue=0, path=path)
+    idx = (q["last-avail-idx"] + q["vring-num"] + 1) & 0xffff
+    qtest(qt, "writew %#x %#x" % (q["vring-avail"] + 2, idx))
+    log("[%s] host set %s's avail idx to %d (device at %d, %d entries)" % (
+        tag, q["name"], idx, q["last-avail-idx"], q["vring-num"]))
 
 
 def mode_faults(args):
@@ -964,9 +978,12 @@ def mode_faults(args):
     before virtio-net's .freeze and bring it back on resume.  refuse: a
     stray write (the host's, into guest memory) makes virtio-rng's
     available ring inconsistent, QEMU refuses FREEZE_S3; the guest must
-    take the reset path for it, and it gives bytes after resume.  unkept
-    (q35): virtio-gpu has SUSPEND but not No_Soft_Reset, so S3 would reset
-    it; the guest must not suspend it, reset it at once and probe it again.
+    take the reset path for it, and it gives bytes after resume.
+    refuse-gpu: the same for virtio-gpu's control queue, just before the
+    sleep; virtio-gpu has no .restore: the guest must reset it at once and
+    probe it again on resume (6.12 and 6.1).  unkept (q35): virtio-gpu has
+    SUSPEND but not No_Soft_Reset, so S3 would reset it; the guest must not
+    suspend it, reset it at once and probe it again.
     virtio-gpu keeps its display (gone, stall, refuse), the next S3 cycle
     keeps it and every device (a device that is gone stays gone: the guest
     was not told), and the guest logs no hung task."""
@@ -974,8 +991,8 @@ def mode_faults(args):
     want, drv, path = FAULTS[fault]
     if fault == "gone" and args.machine != "pc":
         raise Fail("--fault gone ejects through PIIX4's hot-plug controller: pc")
-    if fault != "lost" and args.kernel != "6.12":
-        raise Fail("the 6.1 backport keeps virtio-gpu alone: --fault lost")
+    if drv != "virtio_gpu" and args.kernel != "6.12":
+        raise Fail("the 6.1 backport keeps virtio-gpu alone: --fault lost, refuse-gpu")
     extra = ["-qtest", "unix:%s/qtest,server=on,wait=off" % tmp,
              "-trace", "virtio_freeze_refused"]
     if fault in ("gone", "refuse"):
@@ -988,7 +1005,7 @@ def mode_faults(args):
     else:
         args.settle = max(args.settle, 5.0)  # the re-probe, once tasks thaw
     with boot(args, "unkept" if fault == "unkept" else "freeze", extra) as vm:
-        tag, asleep = vm.tag + "/" + fault, None
+        tag, asleep, prepare = vm.tag + "/" + fault, None, None
         expect = dict(vm.expect, **{drv: "kept"})
         qt = QEMUQtestProtocol(tmp + "/qtest")
         qt.settimeout(10)
@@ -1025,12 +1042,13 @@ def mode_faults(args):
             # current hwrng, so the core's fill thread stops.
             log("[%s] guest read %s bytes of /dev/hwrng" % (tag, *vm.run(
                 "sh head -c 64 /dev/hwrng | wc -c && echo none >" + HWRNG_CURRENT, 30)))
-            q = vm.machine.cmd("x-query-virtio-queue-status", queue=0,
-                               path="/machine/peripheral/rng0/virtio-backend")
-            idx = (q["last-avail-idx"] + q["vring-num"] + 1) & 0xffff
-            qtest(qt, "writew %#x %#x" % (q["vring-avail"] + 2, idx))
-            log("[%s] host set virtio-rng's avail idx to %d (device at %d, %d "
-                "entries)" % (tag, idx, q["last-avail-idx"], q["vring-num"]))
+            corrupt_avail(vm, qt, tag, "/machine/peripheral/rng0/virtio-backend")
+        elif fault == "refuse-gpu":
+            # just before the sleep, once the picture is on the screen:
+            # the next command would find the ring inconsistent
+            def prepare():
+                corrupt_avail(vm, qt, tag, next(d["path"] for d in vm.machine.cmd(
+                    "x-query-virtio") if d["name"] == "virtio-gpu"))
         elif fault == "stall":
             net_up(vm, peer)
             peer.reading.clear()
@@ -1041,8 +1059,8 @@ def mode_faults(args):
                 (tag, q["inuse"]))
             if q["inuse"] == 0:
                 raise Fail("[%s] no transmit held in flight" % tag)
-        r = cycle(vm, 1, 10, asleep, dict(expect, **{drv: path}))
-        seen = [line for line in r["dmesg"] + vm.run("dmesg", 30) if want in line]
+        r = cycle(vm, 1, 10, asleep, dict(expect, **{drv: path}), prepare)
+        seen = [line for line in r["dmesg"] + vm.run("dmesg", 30) if re.search(want, line)]
         log("[%s] guest: %s" % (tag, " | ".join(seen) or "nothing"))
         if not seen:
             raise Fail("[%s] the guest did not report '%s': %s" %
@@ -1056,19 +1074,22 @@ def mode_faults(args):
         if fault == "stall":
             peer.reading.set()
             net_up(vm, peer)
-        elif fault == "refuse":
+        elif fault.startswith("refuse"):
             with open(os.path.join(vm.dir, "qemu.log"), errors="replace") as f:
                 qemu = [l for l in f if "virtio_freeze_refused" in l]
-            n = vm.run("sh echo >%s && head -c 64 /dev/hwrng | wc -c" % HWRNG_CURRENT, 30)
-            log("[%s] QEMU: %s; guest read %s bytes of /dev/hwrng" %
-                (tag, " | ".join(qemu).strip(), " ".join(n)))
-            if not qemu or n != ["64"]:
-                raise Fail("[%s] QEMU did not refuse, or virtio-rng is lost" % tag)
+            log("[%s] QEMU: %s" % (tag, " | ".join(qemu).strip()))
+            if not qemu:
+                raise Fail("[%s] QEMU did not refuse" % tag)
+            if drv == "virtio_rng":
+                n = vm.run("sh echo >%s && head -c 64 /dev/hwrng | wc -c" % HWRNG_CURRENT, 30)
+                log("[%s] guest read %s bytes of /dev/hwrng" % (tag, " ".join(n)))
+                if n != ["64"]:
+                    raise Fail("[%s] virtio-rng is lost" % tag)
         elif fault == "unkept":
             return  # every sleep takes this path
         r = cycle(vm, 2, 20, expect=expect)
         if r["bad"] or not r["kept"] or fault != "gone" and any(
-                want in l for l in r["dmesg"]):
+                re.search(want, l) for l in r["dmesg"]):
             raise Fail("[%s] the next S3 cycle did not keep the display and every "
                        "device, or took the fault's path again: %s" %
                        (tag, " | ".join(r["bad"] + r["dmesg"])))
