@@ -1,10 +1,10 @@
 /*
  * QTest cases for the device types and configurations that refuse
  * suspend=on (VIRTIO_F_SUSPEND) and freeze_mode=on: a vhost-user back-end
- * runs the rings, not QEMU, connected or not; and for freeze_mode=on
- * every device type that did not opt in, a supported type in a
- * configuration that cannot keep the contract, and a transport without
- * the register.
+ * runs the rings, not QEMU, connected or not; a legacy interface, which
+ * cannot offer the feature; and for freeze_mode=on every device type that
+ * did not opt in, a supported type in a configuration that cannot keep
+ * the contract, and a transport without the register.
  *
  * Copyright (c) 2026 The freeze-mode project authors
  *
@@ -236,51 +236,80 @@ static void test_refused_net_vhost_user(const void *data)
 }
 
 /*
- * ---- only the device types that opted in, in a configuration that
- *      keeps the contract, take freeze_mode=on -------------------------
+ * ---- a configuration that cannot keep the contract refuses the
+ *      property at realize, which the same command line without it
+ *      passes ------------------------------------------------------------
  */
 
 typedef struct RfRefusal {
+    const char *prop;       /* the property, =on is appended to -device */
     const char *name;
     const char *machine;
     const char *args;       /* what the device needs on the command line */
-    const char *device;     /* -device, freeze_mode=on is appended */
+    const char *device;     /* -device */
     const char *error;      /* expected in the error message */
 } RfRefusal;
 
 #define RF_NOT_SUPPORTED "freeze_mode is not supported by device type"
 
 static const RfRefusal rf_refusals[] = {
-    { "scsi", "pc", "", "virtio-scsi-pci", RF_NOT_SUPPORTED },
-    { "serial", "pc", "", "virtio-serial-pci", RF_NOT_SUPPORTED },
-    { "keyboard", "pc", "", "virtio-keyboard-pci", RF_NOT_SUPPORTED },
-    { "mouse", "pc", "", "virtio-mouse-pci", RF_NOT_SUPPORTED },
-    { "tablet", "pc", "", "virtio-tablet-pci", RF_NOT_SUPPORTED },
-    { "multitouch", "pc", "", "virtio-multitouch-pci", RF_NOT_SUPPORTED },
-    { "iommu", "q35", "", "virtio-iommu-pci", RF_NOT_SUPPORTED },
-    { "crypto", "pc", "-object cryptodev-backend-builtin,id=cd0",
+    /* SUSPEND is a device status bit of the modern interfaces */
+    { "suspend", "legacy-only", "pc", "",
+      "virtio-rng-pci,disable-modern=on,disable-legacy=off",
+      "suspend needs the modern virtio-pci interface" },
+    { "suspend", "mmio-legacy", "microvm", "", "virtio-rng-device",
+      "suspend needs virtio-mmio version 2" },
+    /* freeze_mode=on: only the device types that opted in */
+    { "freeze_mode",
+      "scsi", "pc", "", "virtio-scsi-pci", RF_NOT_SUPPORTED },
+    { "freeze_mode",
+      "serial", "pc", "", "virtio-serial-pci", RF_NOT_SUPPORTED },
+    { "freeze_mode",
+      "keyboard", "pc", "", "virtio-keyboard-pci", RF_NOT_SUPPORTED },
+    { "freeze_mode",
+      "mouse", "pc", "", "virtio-mouse-pci", RF_NOT_SUPPORTED },
+    { "freeze_mode",
+      "tablet", "pc", "", "virtio-tablet-pci", RF_NOT_SUPPORTED },
+    { "freeze_mode",
+      "multitouch", "pc", "", "virtio-multitouch-pci", RF_NOT_SUPPORTED },
+    { "freeze_mode",
+      "iommu", "q35", "", "virtio-iommu-pci", RF_NOT_SUPPORTED },
+    { "freeze_mode",
+      "crypto", "pc", "-object cryptodev-backend-builtin,id=cd0",
       "virtio-crypto-pci,cryptodev=cd0", RF_NOT_SUPPORTED },
-    { "9p", "pc", "-fsdev local,id=fs0,path=/tmp,security_model=none",
+    { "freeze_mode",
+      "9p", "pc", "-fsdev local,id=fs0,path=/tmp,security_model=none",
       "virtio-9p-pci,fsdev=fs0,mount_tag=t", RF_NOT_SUPPORTED },
-    { "mem", "pc", "-m 64M,maxmem=1G,slots=2 "
+    { "freeze_mode",
+      "mem", "pc", "-m 64M,maxmem=1G,slots=2 "
       "-object memory-backend-ram,id=mem0,size=128M",
       "virtio-mem-pci,memdev=mem0", RF_NOT_SUPPORTED },
-    { "pmem", "pc", "-m 64M,maxmem=1G,slots=2 "
+    { "freeze_mode",
+      "pmem", "pc", "-m 64M,maxmem=1G,slots=2 "
       "-object memory-backend-ram,id=mem0,size=16M",
       "virtio-pmem-pci,memdev=mem0", RF_NOT_SUPPORTED },
-    { "sound", "pc", "-audiodev none,id=a0", "virtio-sound-pci,audiodev=a0",
+    { "freeze_mode",
+      "sound", "pc", "-audiodev none,id=a0", "virtio-sound-pci,audiodev=a0",
       RF_NOT_SUPPORTED },
     /* Supported types, in a configuration that cannot keep the contract */
-    { "blk-iothread", "pc",
+    { "freeze_mode",
+      "blk-iothread", "pc",
       "-object iothread,id=io0 -drive if=none,id=d0,driver=null-co",
       "virtio-blk-pci,drive=d0,iothread=io0",
       "freeze_mode is not supported: the virtqueues run in an iothread" },
-    { "balloon-free-page-hint", "pc", "-object iothread,id=io0",
+    { "freeze_mode",
+      "balloon-free-page-hint", "pc", "-object iothread,id=io0",
       "virtio-balloon-pci,free-page-hint=on,iothread=io0",
       "freeze_mode is not supported: free-page-hint is on" },
     /* A supported type on a transport without the register */
-    { "mmio", "microvm", "", "virtio-rng-device",
+    { "freeze_mode",
+      "mmio", "microvm", "", "virtio-rng-device",
       "freeze_mode is not supported by the virtio-mmio-bus transport" },
+    /* Without the modern interface, which holds the register */
+    { "freeze_mode",
+      "legacy-only", "pc", "",
+      "virtio-rng-pci,disable-modern=on,disable-legacy=off",
+      "freeze_mode needs the modern virtio-pci interface" },
 };
 
 static void test_refused(const void *data)
@@ -302,8 +331,8 @@ static void test_refused(const void *data)
     /* A QEMU that accepted the device would wait for ever: kill it */
     cmd = g_strdup_printf("timeout -s KILL 30 %s -M %s -accel qtest "
                           "-display none -nodefaults -S %s "
-                          "-device %s,freeze_mode=on", qemu, r->machine,
-                          r->args, r->device);
+                          "-device %s,%s=on", qemu, r->machine,
+                          r->args, r->device, r->prop);
     g_assert(g_shell_parse_argv(cmd, NULL, &argv, &error));
     g_assert(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
                           &out, &err, &status, &error));
@@ -312,7 +341,7 @@ static void test_refused(const void *data)
     g_assert_nonnull(strstr(err, r->error));
 }
 
-/* Without freeze_mode=on the same command line starts: the refusal is ours */
+/* Without the property the same command line starts: the refusal is ours */
 static void test_refused_control(const void *data)
 {
     const RfRefusal *r = data;
@@ -368,16 +397,19 @@ int main(int argc, char **argv)
     /* suspend=on */
     rf_add_vhost_user("virtio-suspend", "suspend");
 
-    /* freeze_mode=on */
     for (i = 0; i < ARRAY_SIZE(rf_refusals); i++) {
+        const char *prefix = g_str_equal(rf_refusals[i].prop, "suspend") ?
+                             "virtio-suspend" : "virtio-freeze/types";
         g_autofree char *path = g_strdup_printf(
-            "virtio-freeze/types/refused/%s", rf_refusals[i].name);
+            "%s/refused/%s", prefix, rf_refusals[i].name);
         g_autofree char *ctl = g_strdup_printf(
-            "virtio-freeze/types/refused/%s/control", rf_refusals[i].name);
+            "%s/refused/%s/control", prefix, rf_refusals[i].name);
 
         qtest_add_data_func(path, &rf_refusals[i], test_refused);
         qtest_add_data_func(ctl, &rf_refusals[i], test_refused_control);
     }
+
+    /* freeze_mode=on */
     rf_add_vhost_user("virtio-freeze/types", "freeze_mode");
 
     return g_test_run();
