@@ -220,13 +220,14 @@ check-e2e: check-e2e-desktop
 # the 6.1 guest (lost and refuse-gpu: it keeps virtio-gpu alone).  lost:
 # the host resets virtio-gpu; gone: the PIIX4 hot-plug controller ejects a frozen
 # virtio-rng; stall: virtio-net's back-end stops taking packets,
-# FREEZE_S3 never completes; refuse: a stray write corrupts virtio-rng's
+# FREEZE_S3 never completes; stall-blk: the same with a virtio-blk read
+# held by a throttle; refuse: a stray write corrupts virtio-rng's
 # available ring, QEMU refuses FREEZE_S3; refuse-gpu: the same for
 # virtio-gpu, which has no .restore: the guest resets it and probes it
 # again; unkept: virtio-gpu has SUSPEND without No_Soft_Reset, the guest
 # resets it and probes it again.  The 6.1 runs come with 6.1 in E2E_KERNELS.
-E2E_FAULT_RUNS ?= q35:lost pc:lost pc:gone q35:stall q35:refuse pc:refuse q35:unkept \
-	q35:refuse-gpu $(if $(filter 6.1,$(E2E_KERNELS)),q35:lost:6.1 q35:refuse-gpu:6.1)
+E2E_FAULT_RUNS ?= q35:lost pc:lost pc:gone q35:stall q35:stall-blk q35:refuse pc:refuse \
+	q35:unkept q35:refuse-gpu $(if $(filter 6.1,$(E2E_KERNELS)),q35:lost:6.1 q35:refuse-gpu:6.1)
 
 .PHONY: check-e2e-faults
 check-e2e-faults: qemu deps-guest $(GUEST_DEPS_6.12) \

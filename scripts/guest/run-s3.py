@@ -547,7 +547,7 @@ def guest_resume_ms(vm):
     """The guest's "resume of devices" time, and its kernel log since the
     last call (read and cleared)"""
     out = vm.run("dmesg -c PM:|virtio|freeze|hung|blocked|resume|suspend|abort|"
-                 "BUG|WARNING|Oops", 30)
+                 "BUG|WARNING|Oops|I/O error", 30)
     ms = None
     for l in out:
         m = RESUME_RE.search(l)
@@ -763,7 +763,7 @@ def cycle(vm, n, step, asleep=None, expect=None, prepare=None):
                     bad.append("%s took path %s, not %s" % (drv, r["paths"].get(drv), path))
         r["ms"], r["dmesg"] = guest_resume_ms(vm)
         bad += [l for l in r["dmesg"] if re.search(
-            r"hung|blocked for more|BUG|WARNING|Oops|abort|failed to suspend", l)]
+            r"hung|blocked for more|BUG|WARNING|Oops|abort|failed to suspend|I/O error", l)]
         if args.sleep == "s2idle" and not any("suspend entry (s2idle)" in l
                                               for l in r["dmesg"]):
             bad.append("no suspend to idle in the guest's log")
@@ -952,6 +952,7 @@ PING_LEN = 165  # Ethernet, IPv4 and ICMP headers, 123 bytes of data
 FAULTS = {"lost": ("lost its state", "virtio_gpu", "recovered"),
           "gone": ("device is gone", "virtio_rng", "gone"),
           "stall": ("did not stop", "virtio_net", "reset"),
+          "stall-blk": ("did not stop", "virtio_blk", "reset"),
           "refuse": ("refused to stop", "virtio_rng", "reset"),
           "refuse-gpu": ("refused to stop|did not freeze", "virtio_gpu", "recovered"),
           "unkept": ("cannot be kept across this sleep", "virtio_gpu", "recovered")}
@@ -967,26 +968,26 @@ def corrupt_avail(vm, qt, tag, path):
         tag, q["name"], idx, q["last-avail-idx"], q["vring-num"]))
 
 
+def in_flight(vm, tag, dev, queue):
+    """A request of dev's queue held in flight: FREEZE_S3 stays BUSY"""
+    q = vm.machine.cmd("x-query-virtio-queue-status", queue=queue,
+                       path="/machine/peripheral/%s/virtio-backend" % dev)
+    log("[%s] %s queue %d: inuse %d" % (tag, dev, queue, q["inuse"]))
+    if q["inuse"] == 0:
+        raise Fail("[%s] no request of %s held in flight" % (tag, dev))
+
+
+def throttle(vm, bps):
+    """virtio-blk's reads limited to bps bytes per second (0: none)"""
+    vm.machine.cmd("block_set_io_throttle", dict(
+        device="d1", bps_rd=bps, **dict.fromkeys(("bps", "bps_wr", "iops", "iops_rd", "iops_wr"), 0)))
+
+
 def mode_faults(args):
-    """The freeze path when a device breaks its promise (docs/guest.md,
-    "Failure paths").  lost: while the guest sleeps the host resets
-    virtio-gpu through device_status; the guest must reset it, probe it
-    again and draw.  gone (pc): while it sleeps the PIIX4 hot-plug
-    controller ejects a frozen virtio-rng; the guest must give it up.
-    stall: virtio-net's stream peer stops reading, a transmit stays in
-    flight, FREEZE_S3 never completes; the guest must reset the device
-    before virtio-net's .freeze and bring it back on resume.  refuse: a
-    stray write (the host's, into guest memory) makes virtio-rng's
-    available ring inconsistent, QEMU refuses FREEZE_S3; the guest must
-    take the reset path for it, and it gives bytes after resume.
-    refuse-gpu: the same for virtio-gpu's control queue, just before the
-    sleep; virtio-gpu has no .restore: the guest must reset it at once and
-    probe it again on resume (6.12 and 6.1).  unkept (q35): virtio-gpu has
-    SUSPEND but not No_Soft_Reset, so S3 would reset it; the guest must not
-    suspend it, reset it at once and probe it again.
-    virtio-gpu keeps its display (gone, stall, refuse), the next S3 cycle
-    keeps it and every device (a device that is gone stays gone: the guest
-    was not told), and the guest logs no hung task."""
+    """The freeze path when a device breaks its promise: --fault, broken
+    from the host through qtest while the guest runs or sleeps, and what
+    the guest must do; the table of docs/guest.md, "Failure paths", says
+    each case and what it asserts."""
     fault, tmp = args.fault, tempfile.mkdtemp(prefix="qt", dir="/tmp")
     want, drv, path = FAULTS[fault]
     if fault == "gone" and args.machine != "pc":
@@ -997,6 +998,11 @@ def mode_faults(args):
              "-trace", "virtio_freeze_refused"]
     if fault in ("gone", "refuse"):
         extra += ["-device", "virtio-rng-pci,freeze_mode=on,id=rng0,addr=6"]
+    elif fault == "stall-blk":
+        with open(tmp + "/disk.img", "wb") as f:
+            f.truncate(DISK_MIB << 20)
+        extra += ["-drive", "if=none,id=d1,format=raw,file=%s/disk.img" % tmp,
+                  "-device", "virtio-blk-pci,drive=d1,id=blk0,freeze_mode=on"]
     elif fault == "stall":
         peer = StreamPeer(tmp + "/net")
         extra += ["-netdev", "stream,id=n0,server=off,addr.type=unix,"
@@ -1053,12 +1059,21 @@ def mode_faults(args):
             net_up(vm, peer)
             peer.reading.clear()
             vm.run("sh ping -q -c 300 -i 0.01 -s 1400 -W 1 10.0.2.2; true", 60)
-            q = vm.machine.cmd("x-query-virtio-queue-status", queue=1,
-                               path="/machine/peripheral/net0/virtio-backend")
-            log("[%s] the peer stopped reading: transmit queue inuse %d" %
-                (tag, q["inuse"]))
-            if q["inuse"] == 0:
-                raise Fail("[%s] no transmit held in flight" % tag)
+            in_flight(vm, tag, "net0", 1)
+        elif fault == "stall-blk":
+            # With vda held open (its page cache kept), a sequential read
+            # leaves a readahead mark at page 2050, a direct read fills the
+            # throttle's bucket, and reading the marked page starts a
+            # readahead that nothing waits for: it stays in flight
+            for cmd in ("( (sleep 900 </dev/vda) & ); dd bs=4k skip=2048 count=2",
+                        "dd bs=64k skip=16 count=1 iflag=direct", "dd bs=4k skip=2050 count=1"):
+                vm.run("sh %s if=/dev/vda of=/dev/null 2>/dev/null" % cmd, 30)
+                if "sleep" in cmd:
+                    throttle(vm, 1024)
+            in_flight(vm, tag, "blk0", 0)
+
+            def asleep():
+                throttle(vm, 0)
         r = cycle(vm, 1, 10, asleep, dict(expect, **{drv: path}), prepare)
         seen = [line for line in r["dmesg"] + vm.run("dmesg", 30) if re.search(want, line)]
         log("[%s] guest: %s" % (tag, " | ".join(seen) or "nothing"))
@@ -1074,6 +1089,13 @@ def mode_faults(args):
         if fault == "stall":
             peer.reading.set()
             net_up(vm, peer)
+        elif fault == "stall-blk":
+            # the read the reset took back was served again (cycle(): and
+            # no I/O error)
+            n = vm.run("sh dd if=/dev/vda bs=4k skip=2048 count=64 2>/dev/null | wc -c", 30)
+            log("[%s] guest read %s bytes of vda again" % (tag, " ".join(n)))
+            if n != [str(64 << 12)]:
+                raise Fail("[%s] virtio-blk lost a request" % tag)
         elif fault.startswith("refuse"):
             with open(os.path.join(vm.dir, "qemu.log"), errors="replace") as f:
                 qemu = [l for l in f if "virtio_freeze_refused" in l]
