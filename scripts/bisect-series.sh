@@ -23,7 +23,7 @@ for c in $(git -C "$tree" rev-list --reverse prep..series); do
         fi
     done | sort -u | xargs)
     # shellcheck disable=SC2086
-    if ! ninja -C "$obj" qemu-system-x86_64 storage-daemon/qemu-storage-daemon \
+    if ! ninja -C "$obj" qemu-system-x86_64 qemu-img storage-daemon/qemu-storage-daemon \
             tests/vhost-user-bridge $tests > "$out/$n.build.log" 2>&1; then
         echo "bisect: $n $subject: BUILD FAILED ($out/$n.build.log)"
         exit 1
@@ -32,7 +32,9 @@ for c in $(git -C "$tree" rev-list --reverse prep..series); do
     result="built"
     for t in $tests; do
         log=$out/$n.${t##*/}.log
-        if ! (cd "$obj" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+        # (the environment meson's qtest setup gives, tests/qtest/meson.build)
+        if ! (cd "$obj" && QTEST_QEMU_BINARY=./qemu-system-x86_64 QTEST_QEMU_IMG=./qemu-img \
+              QTEST_QEMU_STORAGE_DAEMON_BINARY=./storage-daemon/qemu-storage-daemon \
               QTEST_FREEZE_STEPS=2000 timeout 900 "$t" --tap) \
               > "$log" 2>&1 || grep -q '^not ok' "$log"; then
             echo "bisect: $n $subject: $t FAILED ($log)"
