@@ -38,8 +38,8 @@ series: $(BUILD)/assembled.stamp
 # Every commit of the series built in build/bisect/{qemu,obj} (a worktree
 # of build/qemu and a build tree configured as build/obj, so that ccache
 # finds what the main build compiled), with the qtests it adds or
-# changes, on an Xvfb display for the virgl ones.  FIRST=N starts at the
-# Nth commit.
+# changes, run by meson's test runner as make check runs them, on an
+# Xvfb display for the virgl ones.  FIRST=N starts at the Nth commit.
 BISECT := $(BUILD)/bisect
 $(BISECT)/qemu: | $(BUILD)/assembled.stamp
 	@git -C $(QEMU_TREE) worktree prune

@@ -30,17 +30,16 @@ for c in $(git -C "$tree" rev-list --reverse prep..series); do
     fi
     "$here/link-firmware.sh" "$obj" > /dev/null
     result="built"
-    for t in $tests; do
-        log=$out/$n.${t##*/}.log
-        # (the environment meson's qtest setup gives, tests/qtest/meson.build)
-        if ! (cd "$obj" && QTEST_QEMU_BINARY=./qemu-system-x86_64 QTEST_QEMU_IMG=./qemu-img \
-              QTEST_QEMU_STORAGE_DAEMON_BINARY=./storage-daemon/qemu-storage-daemon \
-              QTEST_FREEZE_STEPS=2000 timeout 900 "$t" --tap) \
-              > "$log" 2>&1 || grep -q '^not ok' "$log"; then
-            echo "bisect: $n $subject: $t FAILED ($log)"
+    if [ -n "$tests" ]; then
+        # through meson's test runner: the environment meson.build gives
+        log=$out/$n.qtest.log
+        # shellcheck disable=SC2046
+        if ! QTEST_FREEZE_STEPS=2000 "$here/run-qtests.sh" "$obj" \
+                $(for t in $tests; do echo "qtest-x86_64/${t##*/}"; done) > "$log" 2>&1; then
+            echo "bisect: $n $subject: $tests FAILED ($log)"
             exit 1
         fi
-        result="$result, ${t##*/} $(grep -c '^ok' "$log") ok"
-    done
+        result="$result, $(grep '^qtest:' "$log")"
+    fi
     echo "bisect: $n $subject: $result"
 done
