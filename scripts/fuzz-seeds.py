@@ -38,7 +38,7 @@ def header_defines(*names):
     return defs
 
 
-H = header_defines("virtio_pci.h", "virtio_config.h")
+H = header_defines("virtio_pci.h", "virtio_config.h", "virtio_ring.h")
 # struct virtio_pci_common_cfg, freeze_mode included
 (GFSELECT, GF, MSIX_CONFIG, STATUS, Q_SELECT, Q_SIZE, Q_ENABLE, Q_DESCLO,
  Q_DESCHI, Q_AVAILLO, Q_AVAILHI, Q_USEDLO, Q_USEDHI, Q_RESET, FREEZE_MODE) = (
@@ -63,7 +63,7 @@ LAYOUT = {
     "virtio-blk-freeze": (2, 3, 5, 1, 0),
     "virtio-blk-freeze-throttled": (2, 3, 5, 1, 0),
     "virtio-net-freeze": (2, 3, 5, 3, (1 << 5) | (1 << 16) | (1 << 17)),
-    "virtio-rng-freeze": (2, 3, 4, 1, 0),
+    "virtio-rng-freeze": (2, 3, 5, 1, 0),
     "virtio-gpu-freeze": (2, 3, 5, 2, 0),
 }
 RING_BASE = 0x100000
@@ -249,6 +249,23 @@ def seeds_for(config):
     s.driver_init()
     s.status(RUNNING | SUSPEND)
     s.freeze(FREEZE_S3, read=True)
+
+    # One request (avail idx, avail entry, descriptor, then the indirect
+    # table) whose indirect table is 256 MiB of zero-length descriptors
+    # that loop: virtio-rng counts the bytes a chain offers before it pops,
+    # on a notify and on every status write, also once the device is
+    # broken, and must give up as soon as virtqueue_pop() would.  Walked
+    # to the end, the 100 status writes take minutes under ASan, beyond
+    # fuzz.sh's 30 s hang limit.
+    s = new("long-chain")
+    s.add(OP_CLEAR_DMA_PATTERNS)
+    for pattern in (struct.pack("<H", 1), struct.pack("<H", 0),
+                    struct.pack("<QIHH", 0x1000000, 0x10000000, H["VRING_DESC_F_INDIRECT"], 0),
+                    struct.pack("<QIHH", 0, 0, H["VRING_DESC_F_NEXT"] | H["VRING_DESC_F_WRITE"], 1)):
+        s.add(OP_ADD_DMA_PATTERN, struct.pack("<BB", 0, 0) + pattern)
+    s.kick(0)
+    for _ in range(100):
+        s.status(RUNNING)
     return out
 
 
